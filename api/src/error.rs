@@ -1,0 +1,110 @@
+//! The API error: one enum of documented codes, rendered as the JSON error envelope
+//! `{"success": false, "error": {"code", "message", "details"}}` with the code's status.
+//! Internal causes are logged (with the request id of the surrounding span), never returned.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use fieldwork_core::{Error, ErrorCode};
+use serde_json::{Value, json};
+
+/// Result of a handler.
+pub type ApiResult<T> = Result<T, ApiError>;
+
+/// An error as the client will see it.
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: ErrorCode,
+    pub message: String,
+    pub details: Option<Value>,
+}
+
+impl ApiError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            details: None,
+        }
+    }
+
+    pub fn with_details(mut self, details: Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(ErrorCode::Unauthorized, "Authentication required. Log in and send the session token.")
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(ErrorCode::NotFound, "The requested resource was not found.")
+    }
+
+    pub fn malformed(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::MalformedRequest, message)
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(err: Error) -> Self {
+        let code = err.code();
+        match err {
+            Error::Validation(fields) => ApiError::new(code, "The request has invalid fields.")
+                .with_details(json!({ "fields": fields })),
+            Error::NotFound(what) => ApiError::new(code, capitalise(what)),
+            Error::Conflict(message) | Error::InvalidState(message) => ApiError::new(code, capitalise(&message)),
+            Error::CustomerArchived => {
+                ApiError::new(code, "The customer has been archived; restore it first.")
+            }
+            Error::Unauthorized => ApiError::unauthorized(),
+            Error::Database(_) | Error::Internal(_) => {
+                if code == ErrorCode::ServiceUnavailable {
+                    tracing::warn!(error = %err, "database unavailable");
+                    ApiError::new(code, "The service is temporarily unavailable. Try again shortly.")
+                } else {
+                    tracing::error!(error = %err, "internal error");
+                    ApiError::new(code, "An internal error occurred.")
+                }
+            }
+        }
+    }
+}
+
+fn capitalise(s: &str) -> String {
+    let mut chars = s.chars();
+    let mut out: String = chars.next().map(|c| c.to_uppercase().collect()).unwrap_or_default();
+    out.push_str(chars.as_str());
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
+}
+
+#[derive(serde::Serialize)]
+struct ErrorEnvelope {
+    success: bool,
+    error: ErrorBody,
+}
+
+#[derive(serde::Serialize)]
+struct ErrorBody {
+    code: ErrorCode,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<Value>,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = ErrorEnvelope {
+            success: false,
+            error: ErrorBody {
+                code: self.code,
+                message: self.message,
+                details: self.details,
+            },
+        };
+        (status, axum::Json(body)).into_response()
+    }
+}

@@ -1,0 +1,27 @@
+//! `/api/data/audit_log`: the tenant's audit entries, read-only, filterable by entity.
+
+use axum::extract::State;
+use fieldwork_core::audit::{self, AuditEntry, AuditFilter};
+use fieldwork_core::db::begin_tenant;
+use fieldwork_core::pagination::{ListParams, Page};
+
+use crate::envelope::Data;
+use crate::error::ApiResult;
+use crate::extract::{ApiQuery, AuthUser, IdPath};
+use crate::state::AppState;
+
+pub async fn list(State(state): State<AppState>, user: AuthUser, ApiQuery(query): ApiQuery) -> ApiResult<Data<Page<AuditEntry>>> {
+    let params = ListParams::from_query(&query)?;
+    let filter = AuditFilter::from_query(&query)?;
+    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
+    let page = audit::list(&mut tx, &filter, &params).await?;
+    tx.commit().await?;
+    Ok(Data(page))
+}
+
+pub async fn get(State(state): State<AppState>, user: AuthUser, IdPath(id): IdPath) -> ApiResult<Data<AuditEntry>> {
+    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
+    let entry = audit::get(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(Data(entry))
+}

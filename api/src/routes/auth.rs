@@ -1,0 +1,66 @@
+//! `/api/auth`: register, login (token in the body and an HttpOnly cookie), logout, me.
+
+use axum::extract::State;
+use axum::http::header::SET_COOKIE;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use fieldwork_core::ErrorCode;
+use fieldwork_core::auth::{self, LoginInput, RegisterInput, User};
+use serde_json::json;
+
+use crate::envelope::{Created, Data};
+use crate::error::{ApiError, ApiResult};
+use crate::extract::{ApiJson, AuthUser, SESSION_COOKIE};
+use crate::state::AppState;
+
+pub async fn register(State(state): State<AppState>, ApiJson(input): ApiJson<RegisterInput>) -> ApiResult<Created<User>> {
+    Ok(Created(auth::register(&state.pool, input).await?))
+}
+
+pub async fn login(State(state): State<AppState>, ApiJson(input): ApiJson<LoginInput>) -> ApiResult<Response> {
+    if let Some(seconds) = state.login_throttle.retry_after(&input.email) {
+        return Err(ApiError::new(ErrorCode::RateLimited, "Too many failed logins. Try again later.")
+            .with_details(json!({ "retry_after_seconds": seconds })));
+    }
+    let email = input.email.clone();
+    let ttl = chrono::Duration::from_std(state.config.session_ttl).unwrap_or(chrono::Duration::days(30));
+    let session = match auth::login(&state.pool, input, ttl).await {
+        Ok(s) => s,
+        Err(fieldwork_core::Error::Unauthorized) => {
+            state.login_throttle.record_failure(&email);
+            return Err(ApiError::new(ErrorCode::Unauthorized, "Invalid email or password."));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    state.login_throttle.record_success(&email);
+    let cookie = session_cookie(&session.token, state.config.session_ttl.as_secs(), state.config.secure_cookies());
+    let body = Data(json!({
+        "token": session.token,
+        "expires_at": session.expires_at,
+        "user": session.user,
+    }));
+    Ok((cookie_header(&cookie), body).into_response())
+}
+
+pub async fn logout(State(state): State<AppState>, user: AuthUser) -> ApiResult<Response> {
+    auth::logout(&state.pool, user.user_id, &user.token).await?;
+    let cookie = session_cookie("", 0, state.config.secure_cookies());
+    Ok((cookie_header(&cookie), Data(json!({ "logged_out": true }))).into_response())
+}
+
+pub async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Data<User>> {
+    Ok(Data(auth::me(&state.pool, user.user_id).await?))
+}
+
+fn session_cookie(token: &str, max_age: u64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}={token}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}")
+}
+
+fn cookie_header(cookie: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = HeaderValue::from_str(cookie) {
+        headers.insert(SET_COOKIE, value);
+    }
+    headers
+}

@@ -1,0 +1,178 @@
+//! Customer queries. Every function runs inside the caller's tenant transaction, so
+//! row-level security limits it to the caller's rows; writes are audited in that transaction.
+
+use serde_json::Value;
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use super::{Customer, CustomerCreate, CustomerPatch, CustomerValues, columns};
+use crate::audit::{self, AuditAction, compute_changes, snapshot};
+use crate::error::{Error, Result};
+use crate::ids::{Actor, new_id};
+use crate::pagination::{Cursor, ListParams, Page};
+
+const NOT_FOUND: Error = Error::NotFound("customer not found");
+
+/// Creates a customer and its `create` audit row.
+pub async fn create(conn: &mut PgConnection, actor: &Actor, input: CustomerCreate) -> Result<Customer> {
+    let v = input.parse()?;
+    let customer: Customer = sqlx::query_as(concat!(
+        "INSERT INTO customers (id, user_id, first_name, last_name, email, phone, address, timezone, notes, attributes, email_opt_out)
+         VALUES ($1, app_current_user_id(), $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         RETURNING ",
+        columns!()
+    ))
+    .bind(new_id())
+    .bind(&v.first_name)
+    .bind(&v.last_name)
+    .bind(v.email.as_ref().map(|e| e.as_str()))
+    .bind(&v.phone)
+    .bind(&v.address)
+    .bind(v.timezone.name())
+    .bind(&v.notes)
+    .bind(Value::Object(v.attributes.clone()))
+    .bind(v.email_opt_out)
+    .fetch_one(&mut *conn)
+    .await?;
+    let changes = compute_changes(&Value::Null, &snapshot(&customer)?);
+    audit::log_change(conn, actor, "customer", customer.id, AuditAction::Create, changes).await?;
+    Ok(customer)
+}
+
+/// A live (not deleted) customer of the current tenant.
+pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Customer> {
+    fetch(conn, id, false).await?.ok_or(NOT_FOUND)
+}
+
+async fn fetch(conn: &mut PgConnection, id: Uuid, for_update: bool) -> Result<Option<Customer>> {
+    let sql = if for_update {
+        concat!("SELECT ", columns!(), " FROM customers WHERE id = $1 AND deleted_at IS NULL FOR UPDATE")
+    } else {
+        concat!("SELECT ", columns!(), " FROM customers WHERE id = $1 AND deleted_at IS NULL")
+    };
+    Ok(sqlx::query_as(sql)
+        .bind(id)
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// Live customers in creation order.
+pub async fn list(conn: &mut PgConnection, params: &ListParams) -> Result<Page<Customer>> {
+    let after = Cursor::after_id(params.cursor)?;
+    let rows: Vec<Customer> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM customers
+          WHERE deleted_at IS NULL AND ($1::uuid IS NULL OR id > $1)
+          ORDER BY id LIMIT $2"
+    ))
+    .bind(after)
+    .bind(params.fetch_limit())
+    .fetch_all(conn)
+    .await?;
+    Ok(Page::from_rows(rows, params.limit, |c| Cursor::After(c.id)))
+}
+
+#[derive(sqlx::FromRow)]
+struct Scored {
+    #[sqlx(flatten)]
+    customer: Customer,
+    score: f32,
+}
+
+/// Fuzzy search over names, email and phone (pg_trgm word similarity, plus plain substring
+/// matches), best match first.
+pub async fn search(conn: &mut PgConnection, q: &str, params: &ListParams) -> Result<Page<Customer>> {
+    let q = q.trim().to_lowercase();
+    if q.is_empty() || q.chars().count() > 100 || q.contains('\0') {
+        return Err(Error::field("q", "must be 1 to 100 characters"));
+    }
+    let (after_score, after_id) = match params.cursor {
+        None => (None, None),
+        Some(Cursor::AfterScored(s, id)) => (Some(s), Some(id)),
+        Some(Cursor::After(_)) => return Err(Error::field("cursor", "belongs to a plain list, not a search")),
+    };
+    // Looser than the 0.6 default so that "jon" finds "john".
+    sqlx::query("SELECT set_config('pg_trgm.word_similarity_threshold', '0.3', true)")
+        .execute(&mut *conn)
+        .await?;
+    let like = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let rows: Vec<Scored> = sqlx::query_as(concat!(
+        "SELECT * FROM (
+            SELECT ",
+        columns!(),
+        ",
+                   GREATEST(word_similarity($1, search_text),
+                            CASE WHEN search_text LIKE $2 THEN 1 ELSE 0 END)::real AS score
+              FROM customers
+             WHERE deleted_at IS NULL AND ($1 <% search_text OR search_text LIKE $2)
+         ) s
+         WHERE $3::real IS NULL OR score < $3 OR (score = $3 AND id > $4)
+         ORDER BY score DESC, id
+         LIMIT $5"
+    ))
+    .bind(&q)
+    .bind(&like)
+    .bind(after_score)
+    .bind(after_id)
+    .bind(params.fetch_limit())
+    .fetch_all(conn)
+    .await?;
+    Ok(Page::from_rows(rows, params.limit, |r| Cursor::AfterScored(r.score, r.customer.id)).map(|r| r.customer))
+}
+
+/// Applies a partial update; audits only the fields that actually changed.
+pub async fn update(conn: &mut PgConnection, actor: &Actor, id: Uuid, patch: CustomerPatch) -> Result<Customer> {
+    // Lock the row so concurrent patches apply one after the other, each seeing the last.
+    let current = fetch(conn, id, true).await?.ok_or(NOT_FOUND)?;
+    let values = patch.apply(&current)?;
+    let updated = write(conn, id, &values).await?;
+    let changes = compute_changes(&snapshot(&current)?, &snapshot(&updated)?);
+    if !changes.is_empty() {
+        audit::log_change(conn, actor, "customer", id, AuditAction::Update, changes).await?;
+    }
+    Ok(updated)
+}
+
+/// Writes every writable column: the whitelist of what an update may touch.
+async fn write(conn: &mut PgConnection, id: Uuid, v: &CustomerValues) -> Result<Customer> {
+    sqlx::query_as(concat!(
+        "UPDATE customers
+            SET first_name = $2, last_name = $3, email = $4, phone = $5, address = $6,
+                timezone = $7, notes = $8, attributes = $9, email_opt_out = $10
+          WHERE id = $1 AND deleted_at IS NULL
+          RETURNING ",
+        columns!()
+    ))
+    .bind(id)
+    .bind(&v.first_name)
+    .bind(&v.last_name)
+    .bind(v.email.as_ref().map(|e| e.as_str()))
+    .bind(&v.phone)
+    .bind(&v.address)
+    .bind(v.timezone.name())
+    .bind(&v.notes)
+    .bind(Value::Object(v.attributes.clone()))
+    .bind(v.email_opt_out)
+    .fetch_optional(conn)
+    .await?
+    .ok_or(NOT_FOUND)
+}
+
+/// Soft delete: the row stays (for the audit trail and references) but is never shown again.
+pub async fn delete(conn: &mut PgConnection, actor: &Actor, id: Uuid) -> Result<()> {
+    let deleted_at: Option<chrono::DateTime<chrono::Utc>> = sqlx::query_scalar(
+        "UPDATE customers SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING deleted_at",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let deleted_at = deleted_at.ok_or(NOT_FOUND)?;
+    let mut changes = serde_json::Map::new();
+    changes.insert(
+        "deleted_at".to_owned(),
+        serde_json::json!({ "old": null, "new": deleted_at }),
+    );
+    audit::log_change(conn, actor, "customer", id, AuditAction::Delete, changes).await?;
+    Ok(())
+}

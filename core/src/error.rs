@@ -1,0 +1,153 @@
+//! The one error type of the core and the stable error codes the API reports to clients.
+
+use std::collections::BTreeMap;
+
+/// Result alias used throughout the core.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Field name → human-readable problem, reported as `details.fields` of a `VALIDATION_ERROR`.
+pub type FieldErrors = BTreeMap<String, String>;
+
+/// Everything that can go wrong in a core operation. Each variant maps to exactly one
+/// documented [`ErrorCode`]; internal causes (database, crypto) are kept for logs only.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("validation failed")]
+    Validation(FieldErrors),
+    #[error("{0}")]
+    NotFound(&'static str),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("customer has been archived")]
+    CustomerArchived,
+    #[error("{0}")]
+    InvalidState(String),
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// A validation error on a single field.
+    pub fn field(field: &str, message: impl Into<String>) -> Self {
+        let mut errors = FieldErrors::new();
+        errors.insert(field.to_owned(), message.into());
+        Error::Validation(errors)
+    }
+
+    /// The documented code clients see for this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::Validation(_) => ErrorCode::ValidationError,
+            Error::NotFound(_) => ErrorCode::NotFound,
+            Error::Conflict(_) => ErrorCode::Conflict,
+            Error::CustomerArchived => ErrorCode::CustomerArchived,
+            Error::InvalidState(_) => ErrorCode::InvalidState,
+            Error::Unauthorized => ErrorCode::Unauthorized,
+            Error::Database(e) if is_unavailable(e) => ErrorCode::ServiceUnavailable,
+            Error::Database(_) | Error::Internal(_) => ErrorCode::InternalError,
+        }
+    }
+}
+
+/// Whether a database error means "try again later" (pool exhausted, connection refused)
+/// rather than a bug.
+fn is_unavailable(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
+    )
+}
+
+/// Stable, documented error codes (`docs/ERROR_CODES.md`), each with its HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    ValidationError,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    MethodNotAllowed,
+    Conflict,
+    CustomerArchived,
+    InvalidState,
+    UnknownAction,
+    MalformedRequest,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    RateLimited,
+    InternalError,
+    ServiceUnavailable,
+}
+
+impl ErrorCode {
+    /// Every code, in the order `docs/ERROR_CODES.md` lists them.
+    pub const ALL: [ErrorCode; 15] = [
+        ErrorCode::ValidationError,
+        ErrorCode::Unauthorized,
+        ErrorCode::Forbidden,
+        ErrorCode::NotFound,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::Conflict,
+        ErrorCode::CustomerArchived,
+        ErrorCode::InvalidState,
+        ErrorCode::UnknownAction,
+        ErrorCode::MalformedRequest,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::RateLimited,
+        ErrorCode::InternalError,
+        ErrorCode::ServiceUnavailable,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::ValidationError => "VALIDATION_ERROR",
+            ErrorCode::Unauthorized => "UNAUTHORIZED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ErrorCode::Conflict => "CONFLICT",
+            ErrorCode::CustomerArchived => "CUSTOMER_ARCHIVED",
+            ErrorCode::InvalidState => "INVALID_STATE",
+            ErrorCode::UnknownAction => "UNKNOWN_ACTION",
+            ErrorCode::MalformedRequest => "MALFORMED_REQUEST",
+            ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            ErrorCode::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            ErrorCode::RateLimited => "RATE_LIMITED",
+            ErrorCode::InternalError => "INTERNAL_ERROR",
+            ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+        }
+    }
+
+    /// The HTTP status that accompanies the code.
+    pub fn http_status(self) -> u16 {
+        match self {
+            ErrorCode::ValidationError => 422,
+            ErrorCode::Unauthorized => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::NotFound => 404,
+            ErrorCode::MethodNotAllowed => 405,
+            ErrorCode::Conflict | ErrorCode::CustomerArchived | ErrorCode::InvalidState => 409,
+            ErrorCode::UnknownAction | ErrorCode::MalformedRequest => 400,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::RateLimited => 429,
+            ErrorCode::InternalError => 500,
+            ErrorCode::ServiceUnavailable => 503,
+        }
+    }
+}
+
+/// Turns a unique-constraint violation on `constraint` into the given error, passing every
+/// other error through. The database decides uniqueness (safe under concurrency); this only
+/// translates its answer.
+pub fn on_constraint(constraint: &str, err: sqlx::Error, map: impl FnOnce() -> Error) -> Error {
+    match &err {
+        sqlx::Error::Database(db) if db.constraint() == Some(constraint) => map(),
+        _ => Error::Database(err),
+    }
+}
