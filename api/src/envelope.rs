@@ -11,7 +11,14 @@ struct Success<'a, T> {
 }
 
 fn render<T: Serialize>(status: StatusCode, data: &T) -> Response {
-    (status, axum::Json(Success { success: true, data })).into_response()
+    (
+        status,
+        axum::Json(Success {
+            success: true,
+            data,
+        }),
+    )
+        .into_response()
 }
 
 /// 200 with the data in the envelope.

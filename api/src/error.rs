@@ -33,7 +33,10 @@ impl ApiError {
     }
 
     pub fn unauthorized() -> Self {
-        Self::new(ErrorCode::Unauthorized, "Authentication required. Log in and send the session token.")
+        Self::new(
+            ErrorCode::Unauthorized,
+            "Authentication required. Log in and send the session token.",
+        )
     }
 
     pub fn not_found() -> Self {
@@ -52,7 +55,9 @@ impl From<Error> for ApiError {
             Error::Validation(fields) => ApiError::new(code, "The request has invalid fields.")
                 .with_details(json!({ "fields": fields })),
             Error::NotFound(what) => ApiError::new(code, capitalise(what)),
-            Error::Conflict(message) | Error::InvalidState(message) => ApiError::new(code, capitalise(&message)),
+            Error::Conflict(message) | Error::InvalidState(message) => {
+                ApiError::new(code, capitalise(&message))
+            }
             Error::CustomerArchived => {
                 ApiError::new(code, "The customer has been archived; restore it first.")
             }
@@ -60,7 +65,10 @@ impl From<Error> for ApiError {
             Error::Database(_) | Error::Internal(_) => {
                 if code == ErrorCode::ServiceUnavailable {
                     tracing::warn!(error = %err, "database unavailable");
-                    ApiError::new(code, "The service is temporarily unavailable. Try again shortly.")
+                    ApiError::new(
+                        code,
+                        "The service is temporarily unavailable. Try again shortly.",
+                    )
                 } else {
                     tracing::error!(error = %err, "internal error");
                     ApiError::new(code, "An internal error occurred.")
@@ -72,7 +80,10 @@ impl From<Error> for ApiError {
 
 fn capitalise(s: &str) -> String {
     let mut chars = s.chars();
-    let mut out: String = chars.next().map(|c| c.to_uppercase().collect()).unwrap_or_default();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_default();
     out.push_str(chars.as_str());
     if !out.ends_with('.') {
         out.push('.');
@@ -96,7 +107,8 @@ struct ErrorBody {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let status = StatusCode::from_u16(self.code.http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = ErrorEnvelope {
             success: false,
             error: ErrorBody {

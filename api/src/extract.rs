@@ -35,14 +35,19 @@ impl<S: Send + Sync, T: JsonInput> FromRequest<S> for ApiJson<T> {
 }
 
 /// Reads the body as a JSON document (any shape).
-pub async fn json_value<S: Send + Sync>(req: Request, state: &S) -> Result<serde_json::Value, ApiError> {
+pub async fn json_value<S: Send + Sync>(
+    req: Request,
+    state: &S,
+) -> Result<serde_json::Value, ApiError> {
     if !is_json(req.headers()) {
         return Err(ApiError::new(
             ErrorCode::UnsupportedMediaType,
             "Send the body as JSON with Content-Type: application/json.",
         ));
     }
-    let bytes = Bytes::from_request(req, state).await.map_err(body_rejection)?;
+    let bytes = Bytes::from_request(req, state)
+        .await
+        .map_err(body_rejection)?;
     serde_json::from_slice(&bytes).map_err(|e| {
         ApiError::malformed("The body is not valid JSON.").with_details(serde_json::json!({
             "line": e.line(), "column": e.column()
@@ -51,16 +56,27 @@ pub async fn json_value<S: Send + Sync>(req: Request, state: &S) -> Result<serde
 }
 
 fn is_json(headers: &axum::http::HeaderMap) -> bool {
-    let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(ct) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
-    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
 fn body_rejection(rejection: BytesRejection) -> ApiError {
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(ErrorCode::PayloadTooLarge, "The request body is larger than 1 MiB.")
+        ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            "The request body is larger than 1 MiB.",
+        )
     } else {
         ApiError::malformed("The request body could not be read.")
     }
@@ -115,7 +131,10 @@ impl AuthUser {
 
 /// The session token a request carries, if any. A bearer header wins over the cookie.
 pub fn session_token(headers: &axum::http::HeaderMap) -> Option<String> {
-    if let Some(auth) = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+    if let Some(auth) = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+    {
         let mut parts = auth.splitn(2, ' ');
         if let (Some(scheme), Some(token)) = (parts.next(), parts.next())
             && scheme.eq_ignore_ascii_case("bearer")

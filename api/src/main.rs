@@ -45,7 +45,12 @@ async fn main() -> anyhow::Result<()> {
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
             tracing::info!(addr = %config.listen_addr, "fieldwork-api listening");
-            fieldwork_api::serve(listener, AppState::new(pool.clone(), config), shutdown_signal()).await?;
+            fieldwork_api::serve(
+                listener,
+                AppState::new(pool.clone(), config),
+                shutdown_signal(),
+            )
+            .await?;
             pool.close().await;
             tracing::info!("fieldwork-api stopped");
         }

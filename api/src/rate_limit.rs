@@ -29,7 +29,9 @@ impl LoginThrottle {
     }
 
     pub fn record_failure(&self, email: &str) {
-        let Ok(mut map) = self.failures.lock() else { return };
+        let Ok(mut map) = self.failures.lock() else {
+            return;
+        };
         if map.len() >= MAX_TRACKED {
             map.retain(|_, (_, since)| since.elapsed() < WINDOW);
         }

@@ -46,7 +46,9 @@ pub fn compute_changes(old: &Value, new: &Value) -> Map<String, Value> {
     let old_map = old.as_object().unwrap_or(&empty);
     let new_map = new.as_object().unwrap_or(&empty);
     let mut changes = Map::new();
-    let keys = old_map.keys().chain(new_map.keys().filter(|k| !old_map.contains_key(*k)));
+    let keys = old_map
+        .keys()
+        .chain(new_map.keys().filter(|k| !old_map.contains_key(*k)));
     for key in keys {
         if IGNORED_FIELDS.contains(&key.as_str()) {
             continue;
@@ -120,7 +122,10 @@ impl AuditFilter {
                 if s.len() <= 64 && s.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
                     Ok(s.clone())
                 } else {
-                    Err(Error::field("entity_type", "must be an entity type such as customer"))
+                    Err(Error::field(
+                        "entity_type",
+                        "must be an entity type such as customer",
+                    ))
                 }
             })
             .transpose()?;
@@ -137,7 +142,11 @@ impl AuditFilter {
 }
 
 /// A tenant's audit entries, oldest first, filtered and paged.
-pub async fn list(conn: &mut PgConnection, filter: &AuditFilter, params: &ListParams) -> Result<Page<AuditEntry>> {
+pub async fn list(
+    conn: &mut PgConnection,
+    filter: &AuditFilter,
+    params: &ListParams,
+) -> Result<Page<AuditEntry>> {
     let after = Cursor::after_id(params.cursor)?;
     let rows: Vec<AuditEntry> = sqlx::query_as(
         "SELECT id, entity_type, entity_id, action, changes, actor_id, request_id, created_at

@@ -60,9 +60,13 @@ pub struct IssuedSession {
 fn password_field(password: &str) -> Result<(), fields::FieldError> {
     let len = password.chars().count();
     if len < PASSWORD_MIN {
-        Err(fields::FieldError::new(format!("must be at least {PASSWORD_MIN} characters")))
+        Err(fields::FieldError::new(format!(
+            "must be at least {PASSWORD_MIN} characters"
+        )))
     } else if len > PASSWORD_MAX {
-        Err(fields::FieldError::new(format!("must be at most {PASSWORD_MAX} characters")))
+        Err(fields::FieldError::new(format!(
+            "must be at most {PASSWORD_MAX} characters"
+        )))
     } else {
         Ok(())
     }
@@ -81,9 +85,13 @@ async fn hash_password(password: String) -> Result<String> {
 }
 
 async fn verify_password(password: String, hash: String) -> Result<bool> {
-    tokio::task::spawn_blocking(move || Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok())
-        .await
-        .map_err(|e| Error::Internal(format!("password check task failed: {e}")))
+    tokio::task::spawn_blocking(move || {
+        Argon2::default()
+            .verify_password(password.as_bytes(), hash.as_str())
+            .is_ok()
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("password check task failed: {e}")))
 }
 
 /// A hash of a random password, checked against when the email is unknown so that an
@@ -112,7 +120,10 @@ pub fn token_hash(token: &str) -> Vec<u8> {
 pub async fn register(pool: &PgPool, input: RegisterInput) -> Result<User> {
     let mut c = Checker::new();
     let email = c.check("email", Email::parse(&input.email));
-    let business_name = c.check("business_name", fields::text(input.business_name, 1, 200, false));
+    let business_name = c.check(
+        "business_name",
+        fields::text(input.business_name, 1, 200, false),
+    );
     c.check("password", password_field(&input.password));
     c.finish()?;
     let (Some(email), Some(business_name)) = (email, business_name) else {
@@ -131,7 +142,11 @@ pub async fn register(pool: &PgPool, input: RegisterInput) -> Result<User> {
     .bind(&business_name)
     .fetch_one(&mut *tx)
     .await
-    .map_err(|e| on_constraint("users_email_key", e, || Error::Conflict("an account with this email already exists".into())))?;
+    .map_err(|e| {
+        on_constraint("users_email_key", e, || {
+            Error::Conflict("an account with this email already exists".into())
+        })
+    })?;
     tx.commit().await?;
     Ok(user)
 }
@@ -149,20 +164,23 @@ pub async fn login(pool: &PgPool, input: LoginInput, ttl: Duration) -> Result<Is
         None => (Uuid::nil(), dummy_hash().await?, false),
     };
     let password = input.password;
-    if password.chars().count() > PASSWORD_MAX || !verify_password(password, hash).await? || !known {
+    if password.chars().count() > PASSWORD_MAX || !verify_password(password, hash).await? || !known
+    {
         return Err(Error::Unauthorized);
     }
     let token = URL_SAFE_NO_PAD.encode(random_bytes()?);
     let expires_at = Utc::now() + ttl;
     let user_id = UserId(user_id);
     let mut tx = begin_tenant(pool, user_id).await?;
-    sqlx::query("INSERT INTO sessions (id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, $4)")
-        .bind(new_id())
-        .bind(user_id.0)
-        .bind(token_hash(&token))
-        .bind(expires_at)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO sessions (id, user_id, token_hash, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(new_id())
+    .bind(user_id.0)
+    .bind(token_hash(&token))
+    .bind(expires_at)
+    .execute(&mut *tx)
+    .await?;
     let user = fetch_user(&mut tx).await?;
     tx.commit().await?;
     Ok(IssuedSession {
@@ -204,8 +222,10 @@ pub async fn me(pool: &PgPool, user: UserId) -> Result<User> {
 }
 
 async fn fetch_user(conn: &mut sqlx::PgConnection) -> Result<User> {
-    sqlx::query_as("SELECT id, email, business_name, created_at FROM users WHERE id = app_current_user_id()")
-        .fetch_optional(conn)
-        .await?
-        .ok_or(Error::Unauthorized)
+    sqlx::query_as(
+        "SELECT id, email, business_name, created_at FROM users WHERE id = app_current_user_id()",
+    )
+    .fetch_optional(conn)
+    .await?
+    .ok_or(Error::Unauthorized)
 }

@@ -46,16 +46,23 @@ impl Config {
             )
         })?;
         let listen_addr = parse("LISTEN_ADDR", SocketAddr::from(([127, 0, 0, 1], 8000)))?;
-        let public_base_url = var("PUBLIC_BASE_URL").unwrap_or_else(|| format!("http://{listen_addr}"));
+        let public_base_url =
+            var("PUBLIC_BASE_URL").unwrap_or_else(|| format!("http://{listen_addr}"));
         let days: u64 = parse("SESSION_TTL_DAYS", 30)?;
         if days == 0 || days > 365 {
-            return Err(Error::Internal("SESSION_TTL_DAYS must be between 1 and 365".into()));
+            return Err(Error::Internal(
+                "SESSION_TTL_DAYS must be between 1 and 365".into(),
+            ));
         }
         let db_max_connections = parse("DB_MAX_CONNECTIONS", 10)?;
         let log_json = match var("LOG_FORMAT").as_deref() {
             None | Some("text") => false,
             Some("json") => true,
-            Some(other) => return Err(Error::Internal(format!("LOG_FORMAT must be text or json, not {other:?}"))),
+            Some(other) => {
+                return Err(Error::Internal(format!(
+                    "LOG_FORMAT must be text or json, not {other:?}"
+                )));
+            }
         };
         Ok(Config {
             database_url,

@@ -183,9 +183,9 @@ impl FieldError {
 /// Rejects what Postgres `text` cannot store (NUL) and, unless `multiline`, control
 /// characters such as newlines in single-line fields.
 fn check_chars(value: &str, multiline: bool) -> Result<(), FieldError> {
-    let bad = value.chars().any(|c| {
-        c == '\0' || (c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')))
-    });
+    let bad = value
+        .chars()
+        .any(|c| c == '\0' || (c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t'))));
     if bad {
         Err(FieldError::new("contains control characters"))
     } else {
@@ -212,7 +212,11 @@ pub fn text(value: String, min: usize, max: usize, multiline: bool) -> Result<St
 }
 
 /// Optional free text: blank becomes absent.
-pub fn optional_text(value: String, max: usize, multiline: bool) -> Result<Option<String>, FieldError> {
+pub fn optional_text(
+    value: String,
+    max: usize,
+    multiline: bool,
+) -> Result<Option<String>, FieldError> {
     let t = text(value, 0, max, multiline)?;
     Ok(if t.is_empty() { None } else { Some(t) })
 }
@@ -281,7 +285,9 @@ pub fn phone(value: String) -> Result<Option<String>, FieldError> {
         .all(|c| c.is_ascii_digit() || " +-().xX".contains(c));
     let digits = v.chars().filter(char::is_ascii_digit).count();
     if !allowed || digits < 3 {
-        return Err(FieldError::new("must be a phone number (digits, spaces, + - ( ) .)"));
+        return Err(FieldError::new(
+            "must be a phone number (digits, spaces, + - ( ) .)",
+        ));
     }
     Ok(Some(v))
 }
@@ -319,7 +325,11 @@ pub fn attributes(value: Map<String, Value>) -> Result<Map<String, Value>, Field
             "must not contain NUL characters or nest deeper than 16 levels",
         ));
     }
-    if serde_json::to_vec(&v).map(|b| b.len()).unwrap_or(usize::MAX) > MAX_BYTES {
+    if serde_json::to_vec(&v)
+        .map(|b| b.len())
+        .unwrap_or(usize::MAX)
+        > MAX_BYTES
+    {
         return Err(FieldError::new("must be at most 64 KiB of JSON"));
     }
     match v {
@@ -349,15 +359,23 @@ mod tests {
 
     #[test]
     fn email_is_trimmed_lowercased_and_checked() {
-        assert_eq!(Email::parse("  Ann@Example.COM ").unwrap().as_str(), "ann@example.com");
-        for bad in ["", "a", "a@", "@b.co", "a@b", "a b@c.de", "a@b..de", "a@-b.de", "a@b.c0"] {
+        assert_eq!(
+            Email::parse("  Ann@Example.COM ").unwrap().as_str(),
+            "ann@example.com"
+        );
+        for bad in [
+            "", "a", "a@", "@b.co", "a@b", "a b@c.de", "a@b..de", "a@-b.de", "a@b.c0",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn time_zones_are_iana_names() {
-        assert_eq!(TimeZone::parse("Europe/Berlin").unwrap().name(), "Europe/Berlin");
+        assert_eq!(
+            TimeZone::parse("Europe/Berlin").unwrap().name(),
+            "Europe/Berlin"
+        );
         assert!(TimeZone::parse("Mars/Olympus").is_err());
         assert!(TimeZone::parse("UTC").is_ok());
     }
@@ -374,7 +392,10 @@ mod tests {
 
     #[test]
     fn phone_numbers_need_digits() {
-        assert_eq!(phone("+1 (555) 010-9999".into()).unwrap().as_deref(), Some("+1 (555) 010-9999"));
+        assert_eq!(
+            phone("+1 (555) 010-9999".into()).unwrap().as_deref(),
+            Some("+1 (555) 010-9999")
+        );
         assert!(phone("call me".into()).is_err());
         assert_eq!(phone("".into()).unwrap(), None);
     }

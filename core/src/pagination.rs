@@ -37,7 +37,9 @@ impl Cursor {
         let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| invalid())?;
         let raw = String::from_utf8(bytes).map_err(|_| invalid())?;
         if let Some(id) = raw.strip_prefix("i1:") {
-            return Uuid::parse_str(id).map(Cursor::After).map_err(|_| invalid());
+            return Uuid::parse_str(id)
+                .map(Cursor::After)
+                .map_err(|_| invalid());
         }
         if let Some(rest) = raw.strip_prefix("s1:") {
             let (bits, id) = rest.split_once(':').ok_or_else(invalid)?;
@@ -53,7 +55,10 @@ impl Cursor {
         match cursor {
             None => Ok(None),
             Some(Cursor::After(id)) => Ok(Some(id)),
-            Some(Cursor::AfterScored(..)) => Err(Error::field("cursor", "belongs to a search; repeat the search with it")),
+            Some(Cursor::AfterScored(..)) => Err(Error::field(
+                "cursor",
+                "belongs to a search; repeat the search with it",
+            )),
         }
     }
 }
@@ -81,7 +86,12 @@ impl ListParams {
             None => DEFAULT_LIMIT,
             Some(raw) => match raw.parse::<i64>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
-                _ => return Err(Error::field("limit", format!("must be an integer from 1 to {MAX_LIMIT}"))),
+                _ => {
+                    return Err(Error::field(
+                        "limit",
+                        format!("must be an integer from 1 to {MAX_LIMIT}"),
+                    ));
+                }
             },
         };
         let cursor = match query.get("cursor").map(String::as_str) {
@@ -140,7 +150,10 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_reject_garbage() {
         let id = Uuid::now_v7();
-        assert_eq!(Cursor::decode(&Cursor::After(id).encode()).unwrap(), Cursor::After(id));
+        assert_eq!(
+            Cursor::decode(&Cursor::After(id).encode()).unwrap(),
+            Cursor::After(id)
+        );
         let scored = Cursor::AfterScored(0.4123, id);
         assert_eq!(Cursor::decode(&scored.encode()).unwrap(), scored);
         assert!(Cursor::decode("not-a-cursor").is_err());

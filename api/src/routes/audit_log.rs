@@ -10,7 +10,11 @@ use crate::error::ApiResult;
 use crate::extract::{ApiQuery, AuthUser, IdPath};
 use crate::state::AppState;
 
-pub async fn list(State(state): State<AppState>, user: AuthUser, ApiQuery(query): ApiQuery) -> ApiResult<Data<Page<AuditEntry>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(query): ApiQuery,
+) -> ApiResult<Data<Page<AuditEntry>>> {
     let params = ListParams::from_query(&query)?;
     let filter = AuditFilter::from_query(&query)?;
     let mut tx = begin_tenant(&state.pool, user.user_id).await?;
@@ -19,7 +23,11 @@ pub async fn list(State(state): State<AppState>, user: AuthUser, ApiQuery(query)
     Ok(Data(page))
 }
 
-pub async fn get(State(state): State<AppState>, user: AuthUser, IdPath(id): IdPath) -> ApiResult<Data<AuditEntry>> {
+pub async fn get(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath,
+) -> ApiResult<Data<AuditEntry>> {
     let mut tx = begin_tenant(&state.pool, user.user_id).await?;
     let entry = audit::get(&mut tx, id).await?;
     tx.commit().await?;

@@ -13,27 +13,44 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, AuthUser, SESSION_COOKIE};
 use crate::state::AppState;
 
-pub async fn register(State(state): State<AppState>, ApiJson(input): ApiJson<RegisterInput>) -> ApiResult<Created<User>> {
+pub async fn register(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<RegisterInput>,
+) -> ApiResult<Created<User>> {
     Ok(Created(auth::register(&state.pool, input).await?))
 }
 
-pub async fn login(State(state): State<AppState>, ApiJson(input): ApiJson<LoginInput>) -> ApiResult<Response> {
+pub async fn login(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<LoginInput>,
+) -> ApiResult<Response> {
     if let Some(seconds) = state.login_throttle.retry_after(&input.email) {
-        return Err(ApiError::new(ErrorCode::RateLimited, "Too many failed logins. Try again later.")
-            .with_details(json!({ "retry_after_seconds": seconds })));
+        return Err(ApiError::new(
+            ErrorCode::RateLimited,
+            "Too many failed logins. Try again later.",
+        )
+        .with_details(json!({ "retry_after_seconds": seconds })));
     }
     let email = input.email.clone();
-    let ttl = chrono::Duration::from_std(state.config.session_ttl).unwrap_or(chrono::Duration::days(30));
+    let ttl =
+        chrono::Duration::from_std(state.config.session_ttl).unwrap_or(chrono::Duration::days(30));
     let session = match auth::login(&state.pool, input, ttl).await {
         Ok(s) => s,
         Err(fieldwork_core::Error::Unauthorized) => {
             state.login_throttle.record_failure(&email);
-            return Err(ApiError::new(ErrorCode::Unauthorized, "Invalid email or password."));
+            return Err(ApiError::new(
+                ErrorCode::Unauthorized,
+                "Invalid email or password.",
+            ));
         }
         Err(e) => return Err(e.into()),
     };
     state.login_throttle.record_success(&email);
-    let cookie = session_cookie(&session.token, state.config.session_ttl.as_secs(), state.config.secure_cookies());
+    let cookie = session_cookie(
+        &session.token,
+        state.config.session_ttl.as_secs(),
+        state.config.secure_cookies(),
+    );
     let body = Data(json!({
         "token": session.token,
         "expires_at": session.expires_at,

@@ -12,7 +12,11 @@ use crate::error::ApiResult;
 use crate::extract::{ApiJson, ApiQuery, AuthUser, IdPath};
 use crate::state::AppState;
 
-pub async fn list(State(state): State<AppState>, user: AuthUser, ApiQuery(query): ApiQuery) -> ApiResult<Data<Page<Customer>>> {
+pub async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(query): ApiQuery,
+) -> ApiResult<Data<Page<Customer>>> {
     let params = ListParams::from_query(&query)?;
     let mut tx = begin_tenant(&state.pool, user.user_id).await?;
     let page = match query.get("q") {
@@ -23,7 +27,11 @@ pub async fn list(State(state): State<AppState>, user: AuthUser, ApiQuery(query)
     Ok(Data(page))
 }
 
-pub async fn get(State(state): State<AppState>, user: AuthUser, IdPath(id): IdPath) -> ApiResult<Data<Customer>> {
+pub async fn get(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath,
+) -> ApiResult<Data<Customer>> {
     let mut tx = begin_tenant(&state.pool, user.user_id).await?;
     let customer = customers::get(&mut tx, id).await?;
     tx.commit().await?;
@@ -53,7 +61,11 @@ pub async fn update(
     Ok(Data(customer))
 }
 
-pub async fn delete(State(state): State<AppState>, user: AuthUser, IdPath(id): IdPath) -> ApiResult<Data<Value>> {
+pub async fn delete(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath,
+) -> ApiResult<Data<Value>> {
     let mut tx = begin_tenant(&state.pool, user.user_id).await?;
     customers::delete(&mut tx, &user.actor(), id).await?;
     tx.commit().await?;

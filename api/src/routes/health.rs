@@ -22,7 +22,10 @@ pub async fn readyz(State(state): State<AppState>) -> ApiResult<Data<Value>> {
         )),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");
-            Err(ApiError::new(ErrorCode::ServiceUnavailable, "The database is not reachable."))
+            Err(ApiError::new(
+                ErrorCode::ServiceUnavailable,
+                "The database is not reachable.",
+            ))
         }
     }
 }

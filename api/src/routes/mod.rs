@@ -24,10 +24,15 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", post(auth::login))
         .route("/auth/logout", post(auth::logout))
         .route("/auth/me", get(auth::me))
-        .route("/data/customers", get(customers::list).post(customers::create))
+        .route(
+            "/data/customers",
+            get(customers::list).post(customers::create),
+        )
         .route(
             "/data/customers/{id}",
-            get(customers::get).patch(customers::update).delete(customers::delete),
+            get(customers::get)
+                .patch(customers::update)
+                .delete(customers::delete),
         )
         .route("/data/audit_log", get(audit_log::list))
         .route("/data/audit_log/{id}", get(audit_log::get));
@@ -46,5 +51,8 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(ErrorCode::MethodNotAllowed, "This method is not allowed on this resource.")
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        "This method is not allowed on this resource.",
+    )
 }

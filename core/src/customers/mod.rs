@@ -200,7 +200,12 @@ impl CustomerPatch {
                 },
                 fields::attributes,
             ),
-            email_opt_out: c.patch_required("email_opt_out", self.email_opt_out, current.email_opt_out, Ok),
+            email_opt_out: c.patch_required(
+                "email_opt_out",
+                self.email_opt_out,
+                current.email_opt_out,
+                Ok,
+            ),
         };
         c.finish()?;
         Ok(values)
@@ -231,7 +236,9 @@ mod tests {
     #[test]
     fn read_only_and_unknown_fields_are_rejected() {
         let e = from_json_value::<CustomerPatch>(json!({"id": "x"})).unwrap_err();
-        assert!(matches!(e, crate::Error::Validation(m) if m.get("id").map(String::as_str) == Some("is read-only")));
+        assert!(
+            matches!(e, crate::Error::Validation(m) if m.get("id").map(String::as_str) == Some("is read-only"))
+        );
         let e = from_json_value::<CustomerPatch>(json!({"colour": "red"})).unwrap_err();
         assert!(matches!(e, crate::Error::Validation(m) if m.contains_key("colour")));
     }

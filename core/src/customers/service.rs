@@ -14,7 +14,11 @@ use crate::pagination::{Cursor, ListParams, Page};
 const NOT_FOUND: Error = Error::NotFound("customer not found");
 
 /// Creates a customer and its `create` audit row.
-pub async fn create(conn: &mut PgConnection, actor: &Actor, input: CustomerCreate) -> Result<Customer> {
+pub async fn create(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    input: CustomerCreate,
+) -> Result<Customer> {
     let v = input.parse()?;
     let customer: Customer = sqlx::query_as(concat!(
         "INSERT INTO customers (id, user_id, first_name, last_name, email, phone, address, timezone, notes, attributes, email_opt_out)
@@ -35,7 +39,15 @@ pub async fn create(conn: &mut PgConnection, actor: &Actor, input: CustomerCreat
     .fetch_one(&mut *conn)
     .await?;
     let changes = compute_changes(&Value::Null, &snapshot(&customer)?);
-    audit::log_change(conn, actor, "customer", customer.id, AuditAction::Create, changes).await?;
+    audit::log_change(
+        conn,
+        actor,
+        "customer",
+        customer.id,
+        AuditAction::Create,
+        changes,
+    )
+    .await?;
     Ok(customer)
 }
 
@@ -46,14 +58,19 @@ pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Customer> {
 
 async fn fetch(conn: &mut PgConnection, id: Uuid, for_update: bool) -> Result<Option<Customer>> {
     let sql = if for_update {
-        concat!("SELECT ", columns!(), " FROM customers WHERE id = $1 AND deleted_at IS NULL FOR UPDATE")
+        concat!(
+            "SELECT ",
+            columns!(),
+            " FROM customers WHERE id = $1 AND deleted_at IS NULL FOR UPDATE"
+        )
     } else {
-        concat!("SELECT ", columns!(), " FROM customers WHERE id = $1 AND deleted_at IS NULL")
+        concat!(
+            "SELECT ",
+            columns!(),
+            " FROM customers WHERE id = $1 AND deleted_at IS NULL"
+        )
     };
-    Ok(sqlx::query_as(sql)
-        .bind(id)
-        .fetch_optional(conn)
-        .await?)
+    Ok(sqlx::query_as(sql).bind(id).fetch_optional(conn).await?)
 }
 
 /// Live customers in creation order.
@@ -82,7 +99,11 @@ struct Scored {
 
 /// Fuzzy search over names, email and phone (pg_trgm word similarity, plus plain substring
 /// matches), best match first.
-pub async fn search(conn: &mut PgConnection, q: &str, params: &ListParams) -> Result<Page<Customer>> {
+pub async fn search(
+    conn: &mut PgConnection,
+    q: &str,
+    params: &ListParams,
+) -> Result<Page<Customer>> {
     let q = q.trim().to_lowercase();
     if q.is_empty() || q.chars().count() > 100 || q.contains('\0') {
         return Err(Error::field("q", "must be 1 to 100 characters"));
@@ -90,13 +111,23 @@ pub async fn search(conn: &mut PgConnection, q: &str, params: &ListParams) -> Re
     let (after_score, after_id) = match params.cursor {
         None => (None, None),
         Some(Cursor::AfterScored(s, id)) => (Some(s), Some(id)),
-        Some(Cursor::After(_)) => return Err(Error::field("cursor", "belongs to a plain list, not a search")),
+        Some(Cursor::After(_)) => {
+            return Err(Error::field(
+                "cursor",
+                "belongs to a plain list, not a search",
+            ));
+        }
     };
     // Looser than the 0.6 default so that "jon" finds "john".
     sqlx::query("SELECT set_config('pg_trgm.word_similarity_threshold', '0.3', true)")
         .execute(&mut *conn)
         .await?;
-    let like = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let like = format!(
+        "%{}%",
+        q.replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_")
+    );
     let rows: Vec<Scored> = sqlx::query_as(concat!(
         "SELECT * FROM (
             SELECT ",
@@ -118,11 +149,19 @@ pub async fn search(conn: &mut PgConnection, q: &str, params: &ListParams) -> Re
     .bind(params.fetch_limit())
     .fetch_all(conn)
     .await?;
-    Ok(Page::from_rows(rows, params.limit, |r| Cursor::AfterScored(r.score, r.customer.id)).map(|r| r.customer))
+    Ok(Page::from_rows(rows, params.limit, |r| {
+        Cursor::AfterScored(r.score, r.customer.id)
+    })
+    .map(|r| r.customer))
 }
 
 /// Applies a partial update; audits only the fields that actually changed.
-pub async fn update(conn: &mut PgConnection, actor: &Actor, id: Uuid, patch: CustomerPatch) -> Result<Customer> {
+pub async fn update(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: Uuid,
+    patch: CustomerPatch,
+) -> Result<Customer> {
     // Lock the row so concurrent patches apply one after the other, each seeing the last.
     let current = fetch(conn, id, true).await?.ok_or(NOT_FOUND)?;
     let values = patch.apply(&current)?;
