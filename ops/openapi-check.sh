@@ -23,8 +23,16 @@ if ! venv_ok; then
     fw_log "installing openapi-spec-validator $validator_version into $venv"
     rm -rf "$venv"
     mkdir -p "$(dirname "$venv")"
-    python3 -m venv "$venv" \
-        || fw_die "python3 -m venv failed (Debian/Ubuntu: apt-get install python3-venv)"
+    if ! python3 -m venv "$venv"; then
+        # A bare Debian python3 lacks ensurepip; on CI (root, apt) install it and retry.
+        if [ -n "${CI:-}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+            rm -rf "$venv"
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+            python3 -m venv "$venv" || fw_die "python3 -m venv failed even after installing python3-venv"
+        else
+            fw_die "python3 -m venv failed (Debian/Ubuntu: apt-get install python3-venv)"
+        fi
+    fi
     installed=false
     for attempt in 1 2 3; do
         if "$venv/bin/pip" install --quiet --disable-pip-version-check \
