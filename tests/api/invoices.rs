@@ -196,4 +196,11 @@ async fn fifty_concurrent_invoice_creations_get_fifty_consecutive_numbers() {
     n.sort_unstable();
     assert_eq!(n, (1..=50).collect::<Vec<u32>>(), "consecutive, no gaps");
     assert_eq!(app.count("invoices").await, 50);
+    // Numbering is per tenant: another business starts at 1.
+    let other = app.signup("numbers2@example.com").await;
+    let oc = customer(&app, &other).await;
+    let first = app
+        .create(&other, "invoices", json!({"customer_id": oc}))
+        .await;
+    assert_eq!(first["number"], "INV-000001");
 }
