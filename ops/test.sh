@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Runs every test. Uses DATABASE_URL when set (any database on a server where it may create
 # databases: each test gets its own); otherwise starts a throwaway PostgreSQL cluster from the
-# installed server binaries and stops it afterwards.
+# installed server binaries and stops it afterwards. Then validates the OpenAPI document as
+# OpenAPI 3.1 (ops/openapi-check.sh).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$FW_ROOT"
 
 fw_db_up test
 cargo test --workspace --locked "$@"
+ops/openapi-check.sh

@@ -58,6 +58,7 @@ impl From<Error> for ApiError {
             Error::Conflict(message) | Error::InvalidState(message) => {
                 ApiError::new(code, capitalise(&message))
             }
+            Error::UnknownAction(name) => ApiError::new(code, format!("Unknown action {name}.")),
             Error::CustomerArchived => {
                 ApiError::new(code, "The customer has been archived; restore it first.")
             }

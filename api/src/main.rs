@@ -25,14 +25,25 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit (idempotent).
     Migrate,
+    /// Print the OpenAPI 3.1 document (as served at /api/openapi.json) and exit.
+    Openapi,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Some(Command::Openapi) = cli.command {
+        // Needs no configuration or database.
+        println!(
+            "{}",
+            serde_json::to_string_pretty(fieldwork_api::openapi::document())?
+        );
+        return Ok(());
+    }
     let config = Config::from_env()?;
     init_tracing(config.log_json);
     match cli.command.unwrap_or(Command::Serve) {
+        Command::Openapi => {}
         Command::Migrate => {
             db::migrate(&config.database_url).await?;
             tracing::info!("migrations applied");

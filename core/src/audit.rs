@@ -94,12 +94,15 @@ pub fn snapshot<T: Serialize>(entity: &T) -> Result<Value> {
 }
 
 /// One audit entry as clients see it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub id: Uuid,
     pub entity_type: String,
     pub entity_id: Uuid,
+    /// `create`, `update`, `delete`, or an action name such as `archive`.
     pub action: String,
+    /// `{field: {"old": ..., "new": ...}}`.
+    #[schema(value_type = Object)]
     pub changes: Value,
     pub actor_id: Option<Uuid>,
     pub request_id: Option<String>,

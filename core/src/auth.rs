@@ -22,7 +22,7 @@ const PASSWORD_MIN: usize = 8;
 const PASSWORD_MAX: usize = 1024;
 
 /// A registered business as the API shows it.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct User {
     pub id: Uuid,
     pub email: String,
@@ -31,7 +31,7 @@ pub struct User {
 }
 
 /// Body of `POST /api/auth/register`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterInput {
     pub email: String,
@@ -41,7 +41,7 @@ pub struct RegisterInput {
 impl JsonInput for RegisterInput {}
 
 /// Body of `POST /api/auth/login`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginInput {
     pub email: String,

@@ -22,6 +22,9 @@ pub enum Error {
     CustomerArchived,
     #[error("{0}")]
     InvalidState(String),
+    /// `POST /api/actions` named a domain/action pair that does not exist.
+    #[error("unknown action {0}")]
+    UnknownAction(String),
     #[error("authentication required")]
     Unauthorized,
     #[error("database error: {0}")]
@@ -46,6 +49,7 @@ impl Error {
             Error::Conflict(_) => ErrorCode::Conflict,
             Error::CustomerArchived => ErrorCode::CustomerArchived,
             Error::InvalidState(_) => ErrorCode::InvalidState,
+            Error::UnknownAction(_) => ErrorCode::UnknownAction,
             Error::Unauthorized => ErrorCode::Unauthorized,
             Error::Database(e) if is_unavailable(e) => ErrorCode::ServiceUnavailable,
             Error::Database(_) | Error::Internal(_) => ErrorCode::InternalError,
@@ -63,7 +67,7 @@ fn is_unavailable(e: &sqlx::Error) -> bool {
 }
 
 /// Stable, documented error codes (`docs/ERROR_CODES.md`), each with its HTTP status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     ValidationError,
@@ -140,6 +144,13 @@ impl ErrorCode {
             ErrorCode::ServiceUnavailable => 503,
         }
     }
+}
+
+/// Turns a violation of the foreign key `constraint` into "not found": a reference to a row the
+/// tenant cannot see (another tenant's, or one that vanished concurrently) is answered exactly
+/// like a reference to a missing row.
+pub fn on_foreign_key(constraint: &str, err: sqlx::Error, what: &'static str) -> Error {
+    on_constraint(constraint, err, || Error::NotFound(what))
 }
 
 /// Turns a unique-constraint violation on `constraint` into the given error, passing every

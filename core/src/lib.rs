@@ -1,6 +1,7 @@
 //! Fieldwork core: configuration, database access under row-level security, domain types,
 //! entity services, audit, and errors shared by the API and the worker.
 
+pub mod actions;
 pub mod audit;
 pub mod auth;
 pub mod config;
@@ -9,7 +10,13 @@ pub mod db;
 pub mod error;
 pub mod fields;
 pub mod ids;
+pub mod invoices;
+pub mod messages;
 pub mod pagination;
+pub mod products;
+pub mod state;
 pub mod telemetry;
+pub mod tickets;
+pub mod values;
 
 pub use error::{Error, ErrorCode, Result};

@@ -108,9 +108,10 @@ impl ListParams {
 }
 
 /// One page of a list.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
+    /// Pass as `cursor` to get the next page; null on the last page.
     pub next_cursor: Option<String>,
     pub has_more: bool,
 }

@@ -1,9 +1,18 @@
 //! HTTP-level tests of the API against a real server on a random port and real Postgres.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod actions;
 mod auth;
 mod bad_input;
 mod customers;
 mod docs;
+mod invoices;
+mod messages;
+mod openapi;
 mod paging;
+mod products;
 mod rls;
+mod state_machines;
+mod tenant_isolation;
+mod tenant_keys;
+mod tickets;

@@ -190,6 +190,52 @@ impl TestApp {
         r.data().clone()
     }
 
+    /// `POST /api/data/{entity}`, asserting 201; returns the created JSON.
+    pub async fn create(&self, token: &str, entity: &str, body: Value) -> Value {
+        let r = self.post(&format!("/api/data/{entity}"), token, body).await;
+        assert_eq!(r.status, 201, "{entity}: {}", r.body);
+        r.data().clone()
+    }
+
+    /// `POST /api/actions` with `{domain, action, data}`.
+    pub async fn action(
+        &self,
+        token: &str,
+        domain: &str,
+        action: &str,
+        data: Value,
+    ) -> TestResponse {
+        self.post(
+            "/api/actions",
+            token,
+            json!({"domain": domain, "action": action, "data": data}),
+        )
+        .await
+    }
+
+    /// `POST /api/actions`, asserting success; returns `data`.
+    pub async fn act(&self, token: &str, domain: &str, action: &str, data: Value) -> Value {
+        let r = self.action(token, domain, action, data).await;
+        assert_eq!(r.status, 200, "{domain}.{action}: {}", r.body);
+        r.data().clone()
+    }
+
+    /// Every audit row of one entity (as the superuser), oldest first.
+    pub async fn audit_rows(&self, entity_id: &str) -> Vec<Value> {
+        let pool = self.db.superuser_pool().await;
+        let rows: Vec<(String, Value)> = sqlx::query_as(
+            "SELECT action, changes FROM audit_log WHERE entity_id = $1::uuid ORDER BY id",
+        )
+        .bind(entity_id)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+        rows.into_iter()
+            .map(|(action, changes)| json!({"action": action, "changes": changes}))
+            .collect()
+    }
+
     /// Counts rows of a table as the superuser (RLS does not apply).
     pub async fn count(&self, table: &str) -> i64 {
         let pool = self.db.superuser_pool().await;

@@ -8,8 +8,16 @@ use fieldwork_core::pagination::{ListParams, Page};
 use crate::envelope::Data;
 use crate::error::ApiResult;
 use crate::extract::{ApiQuery, AuthUser, IdPath};
+use crate::openapi::{ListQuery, ReadErrors, Success};
 use crate::state::AppState;
 
+/// The tenant's audit entries, oldest first.
+#[utoipa::path(get, path = "/data/audit_log", tag = "audit_log",
+    params(ListQuery,
+        ("entity_type" = Option<String>, Query, description = "Only this entity type, e.g. invoice"),
+        ("entity_id" = Option<uuid::Uuid>, Query, description = "Only this entity")),
+    responses((status = 200, description = "A page of audit entries", body = Success<Page<AuditEntry>>), ReadErrors),
+    security(("bearer" = []), ("session_cookie" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     user: AuthUser,
@@ -23,6 +31,11 @@ pub async fn list(
     Ok(Data(page))
 }
 
+/// One audit entry.
+#[utoipa::path(get, path = "/data/audit_log/{id}", tag = "audit_log",
+    params(("id" = uuid::Uuid, Path, description = "Audit entry id")),
+    responses((status = 200, description = "The entry", body = Success<AuditEntry>), ReadErrors),
+    security(("bearer" = []), ("session_cookie" = [])))]
 pub async fn get(
     State(state): State<AppState>,
     user: AuthUser,

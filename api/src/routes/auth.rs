@@ -11,8 +11,13 @@ use serde_json::json;
 use crate::envelope::{Created, Data};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, AuthUser, SESSION_COOKIE};
+use crate::openapi::{AuthErrors, LoggedOut, LoginData, Success};
 use crate::state::AppState;
 
+/// Create an account (one per business).
+#[utoipa::path(post, path = "/auth/register", tag = "auth",
+    request_body = RegisterInput,
+    responses((status = 201, description = "The new account", body = Success<User>), AuthErrors))]
 pub async fn register(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<RegisterInput>,
@@ -20,6 +25,10 @@ pub async fn register(
     Ok(Created(auth::register(&state.pool, input).await?))
 }
 
+/// Log in: the session token comes in the body and as the HttpOnly `session_token` cookie.
+#[utoipa::path(post, path = "/auth/login", tag = "auth",
+    request_body = LoginInput,
+    responses((status = 200, description = "A new session", body = Success<LoginData>), AuthErrors))]
 pub async fn login(
     State(state): State<AppState>,
     ApiJson(input): ApiJson<LoginInput>,
@@ -59,12 +68,20 @@ pub async fn login(
     Ok((cookie_header(&cookie), body).into_response())
 }
 
+/// End the current session.
+#[utoipa::path(post, path = "/auth/logout", tag = "auth",
+    responses((status = 200, description = "Logged out", body = Success<LoggedOut>), AuthErrors),
+    security(("bearer" = []), ("session_cookie" = [])))]
 pub async fn logout(State(state): State<AppState>, user: AuthUser) -> ApiResult<Response> {
     auth::logout(&state.pool, user.user_id, &user.token).await?;
     let cookie = session_cookie("", 0, state.config.secure_cookies());
     Ok((cookie_header(&cookie), Data(json!({ "logged_out": true }))).into_response())
 }
 
+/// The signed-in account.
+#[utoipa::path(get, path = "/auth/me", tag = "auth",
+    responses((status = 200, description = "The account", body = Success<User>), AuthErrors),
+    security(("bearer" = []), ("session_cookie" = [])))]
 pub async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Data<User>> {
     Ok(Data(auth::me(&state.pool, user.user_id).await?))
 }

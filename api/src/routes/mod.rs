@@ -1,17 +1,27 @@
-//! The router: every route of the API and the fallbacks that keep even unknown routes and
-//! methods inside the error envelope.
+//! The router: every route of the API, registered once through `utoipa_axum::routes!` so that
+//! each handler's `#[utoipa::path]` attribute is both its route and its OpenAPI operation, plus
+//! the fallbacks that keep even unknown routes and methods inside the error envelope.
 
+mod actions;
 mod audit_log;
 mod auth;
 mod customers;
 mod health;
+mod invoices;
+mod products;
+mod scheduled_messages;
+mod tickets;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::response::{IntoResponse, Response};
 use fieldwork_core::ErrorCode;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiError;
+use crate::openapi::ApiDoc;
 use crate::state::AppState;
 
 /// Largest accepted request body.
@@ -19,31 +29,59 @@ pub const BODY_LIMIT: usize = 1024 * 1024;
 
 /// The whole API as an axum router.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
-        .route("/auth/register", post(auth::register))
-        .route("/auth/login", post(auth::login))
-        .route("/auth/logout", post(auth::logout))
-        .route("/auth/me", get(auth::me))
-        .route(
-            "/data/customers",
-            get(customers::list).post(customers::create),
-        )
-        .route(
-            "/data/customers/{id}",
-            get(customers::get)
-                .patch(customers::update)
-                .delete(customers::delete),
-        )
-        .route("/data/audit_log", get(audit_log::list))
-        .route("/data/audit_log/{id}", get(audit_log::get));
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .nest("/api", api)
+    let (router, _openapi) = api_routes().split_for_parts();
+    router
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .with_state(state)
+}
+
+/// Every route with its OpenAPI operation. The only place routes are added: a route added
+/// anywhere else would be missing from the document (the OpenAPI tests would notice).
+pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
+    let api = OpenApiRouter::new()
+        .routes(routes!(auth::register))
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(auth::me))
+        .routes(routes!(customers::list, customers::create))
+        .routes(routes!(
+            customers::get,
+            customers::update,
+            customers::delete
+        ))
+        .routes(routes!(products::list, products::create))
+        .routes(routes!(products::get, products::update, products::delete))
+        .routes(routes!(tickets::list, tickets::create))
+        .routes(routes!(tickets::week))
+        .routes(routes!(tickets::get, tickets::update, tickets::delete))
+        .routes(routes!(invoices::list, invoices::create))
+        .routes(routes!(invoices::get, invoices::update, invoices::delete))
+        .routes(routes!(
+            scheduled_messages::list,
+            scheduled_messages::create
+        ))
+        .routes(routes!(
+            scheduled_messages::get,
+            scheduled_messages::update,
+            scheduled_messages::delete
+        ))
+        .routes(routes!(actions::run))
+        .routes(routes!(audit_log::list))
+        .routes(routes!(audit_log::get))
+        .routes(routes!(openapi_json));
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .nest("/api", api)
+}
+
+/// This document: the OpenAPI 3.1 description of every route (not wrapped in the envelope).
+#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, description = "The OpenAPI 3.1 document", body = serde_json::Value)))]
+async fn openapi_json() -> Response {
+    axum::Json(crate::openapi::document()).into_response()
 }
 
 async fn not_found() -> ApiError {

@@ -1,20 +1,27 @@
-//! Customers: the entity, its create/patch inputs and their parsing into checked values.
-//! Queries live in `service`.
+//! Customers: the entity, its create/patch inputs and their parsing into checked values, and
+//! the archive state machine. Queries live in `service`, the actions in `actions`.
 
+mod actions;
 mod service;
 
+pub use actions::{
+    ArchiveCustomer, RestoreCustomer, archive, lock_for_new_work, merge_attributes, restore,
+};
 pub use service::{create, delete, get, list, search, update};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::Result;
 use crate::fields::{self, Checker, Email, FieldError, JsonInput, Patch, TimeZone};
+use crate::state::{Event, StateMachine};
 
-/// A customer as clients see it. Soft-deleted customers are never returned.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
+/// A customer as clients see it. Soft-deleted customers are never returned; archived ones are,
+/// with `archived_at` set.
+#[derive(Debug, Clone, Serialize, sqlx::FromRow, ToSchema)]
 pub struct Customer {
     pub id: Uuid,
     pub user_id: Uuid,
@@ -25,17 +32,80 @@ pub struct Customer {
     pub address: Option<String>,
     pub timezone: String,
     pub notes: Option<String>,
+    /// Free-form facts about the customer (pets, gate codes, ...), a JSON object.
+    #[schema(value_type = Object)]
     pub attributes: Value,
     pub email_opt_out: bool,
+    /// When the customer was archived (`customer.archive`); null while active.
+    pub archived_at: Option<DateTime<Utc>>,
+    pub archived_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl Customer {
+    /// Where the customer stands in its archive state machine.
+    pub fn state(&self) -> CustomerState {
+        if self.archived_at.is_some() {
+            CustomerState::Archived
+        } else {
+            CustomerState::Active
+        }
+    }
+}
+
+/// Active or archived. Archiving is not deleting: an archived customer stays readable and can
+/// be restored, but gets no new work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomerState {
+    Active,
+    Archived,
+}
+
+/// What moves a customer between its states.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomerEvent {
+    Archive,
+    Restore,
+}
+
+impl Event for CustomerEvent {
+    fn past_participle(self) -> &'static str {
+        match self {
+            CustomerEvent::Archive => "archived",
+            CustomerEvent::Restore => "restored",
+        }
+    }
+}
+
+impl StateMachine for CustomerState {
+    type Event = CustomerEvent;
+    const ENTITY: &'static str = "Customer";
+    const TRANSITIONS: &'static [(Self, CustomerEvent, Self)] = &[
+        (
+            CustomerState::Active,
+            CustomerEvent::Archive,
+            CustomerState::Archived,
+        ),
+        (
+            CustomerState::Archived,
+            CustomerEvent::Restore,
+            CustomerState::Active,
+        ),
+    ];
+    fn describe(self) -> &'static str {
+        match self {
+            CustomerState::Active => "active",
+            CustomerState::Archived => "archived",
+        }
+    }
 }
 
 /// The columns `Customer` is read from; one list so every query returns the same shape.
 /// A macro so that queries stay `&'static str` literals (`concat!`), never formatted strings.
 macro_rules! columns {
     () => {
-        "id, user_id, first_name, last_name, email, phone, address, timezone, notes, attributes, email_opt_out, created_at, updated_at"
+        "id, user_id, first_name, last_name, email, phone, address, timezone, notes, attributes, email_opt_out, archived_at, archived_reason, created_at, updated_at"
     };
 }
 pub(crate) use columns;
@@ -45,7 +115,7 @@ const ADDRESS_MAX: usize = 500;
 const NOTES_MAX: usize = 5000;
 
 /// Body of `POST /api/data/customers`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerCreate {
     pub first_name: String,
@@ -62,39 +132,58 @@ pub struct CustomerCreate {
     #[serde(default)]
     pub notes: Option<String>,
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub attributes: Option<Map<String, Value>>,
     #[serde(default)]
     pub email_opt_out: Option<bool>,
 }
 
-/// Fields every customer response has but no client may set.
-const READ_ONLY: &[&str] = &["id", "user_id", "created_at", "updated_at", "deleted_at"];
+/// Fields every customer response has but no client may set (archiving is an action).
+const READ_ONLY: &[&str] = &[
+    "id",
+    "user_id",
+    "created_at",
+    "updated_at",
+    "deleted_at",
+    "archived_at",
+    "archived_reason",
+];
 
 impl JsonInput for CustomerCreate {
     const READ_ONLY_FIELDS: &'static [&'static str] = READ_ONLY;
 }
 
-/// Body of `PATCH /api/data/customers/{id}`: only the fields sent change.
-#[derive(Debug, Default, Deserialize)]
+/// Body of `PATCH /api/data/customers/{id}`: only the fields sent change; `null` clears an
+/// optional field.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CustomerPatch {
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub first_name: Patch<String>,
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub last_name: Patch<String>,
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub email: Patch<String>,
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub phone: Patch<String>,
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub address: Patch<String>,
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub timezone: Patch<String>,
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     pub notes: Patch<String>,
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub attributes: Patch<Map<String, Value>>,
     #[serde(default)]
+    #[schema(value_type = Option<bool>)]
     pub email_opt_out: Patch<bool>,
 }
 

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::ids::{Actor, new_id};
 use crate::pagination::{Cursor, ListParams, Page};
 
-const NOT_FOUND: Error = Error::NotFound("customer not found");
+pub(super) const NOT_FOUND: Error = Error::NotFound("customer not found");
 
 /// Creates a customer and its `create` audit row.
 pub async fn create(
@@ -56,7 +56,11 @@ pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Customer> {
     fetch(conn, id, false).await?.ok_or(NOT_FOUND)
 }
 
-async fn fetch(conn: &mut PgConnection, id: Uuid, for_update: bool) -> Result<Option<Customer>> {
+pub(super) async fn fetch(
+    conn: &mut PgConnection,
+    id: Uuid,
+    for_update: bool,
+) -> Result<Option<Customer>> {
     let sql = if for_update {
         concat!(
             "SELECT ",
@@ -155,7 +159,8 @@ pub async fn search(
     .map(|r| r.customer))
 }
 
-/// Applies a partial update; audits only the fields that actually changed.
+/// Applies a partial update; audits only the fields that actually changed. An archived
+/// customer cannot be changed (`CUSTOMER_ARCHIVED`) until it is restored.
 pub async fn update(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -165,6 +170,9 @@ pub async fn update(
     // Lock the row so concurrent patches apply one after the other, each seeing the last.
     let current = fetch(conn, id, true).await?.ok_or(NOT_FOUND)?;
     let values = patch.apply(&current)?;
+    if current.archived_at.is_some() {
+        return Err(Error::CustomerArchived);
+    }
     let updated = write(conn, id, &values).await?;
     let changes = compute_changes(&snapshot(&current)?, &snapshot(&updated)?);
     if !changes.is_empty() {

@@ -1,0 +1,315 @@
+//! The OpenAPI 3.1 document, generated from the code: operations come from the
+//! `#[utoipa::path]` attributes of the handlers that `routes::api_routes` registers (the same
+//! attributes that route them), schemas from the core types, the `POST /api/actions` body from
+//! the action registry (`fieldwork_core::actions::ACTIONS`). Served at `/api/openapi.json`.
+
+use std::sync::OnceLock;
+
+use fieldwork_core::ErrorCode;
+use fieldwork_core::actions::ACTIONS;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
+
+/// The document's fixed parts; `routes::api_routes` adds every operation.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Fieldwork API",
+        description = "Back office of a field-service business. Every response is an envelope: \
+            `{\"success\": true, \"data\": ...}` or `{\"success\": false, \"error\": {\"code\", \
+            \"message\", \"details\"}}`; error codes are listed in `ErrorCode` and \
+            docs/ERROR_CODES.md. Money is a decimal string such as \"59.98\"."
+    ),
+    components(schemas(ErrorEnvelope, ErrorBody, ErrorCode)),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "auth", description = "Accounts and sessions"),
+        (name = "customers", description = "Customers (archive and restore are actions)"),
+        (name = "products", description = "Products sold on invoices"),
+        (name = "tickets", description = "Jobs on site; status changes through actions"),
+        (name = "invoices", description = "Invoices with items; status changes through actions"),
+        (name = "scheduled_messages", description = "Messages to customers; sending comes later"),
+        (name = "actions", description = "State changes: POST /api/actions"),
+        (name = "audit_log", description = "Read-only audit trail"),
+        (name = "operations", description = "Health, readiness and this document"),
+    )
+)]
+pub struct ApiDoc;
+
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+        components.add_security_scheme(
+            "session_cookie",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new("session_token"))),
+        );
+    }
+}
+
+/// The success envelope.
+#[derive(Serialize, ToSchema)]
+pub struct Success<T> {
+    /// Always `true`.
+    pub success: bool,
+    pub data: T,
+}
+
+/// The error envelope every failure is answered with.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorEnvelope {
+    /// Always `false`.
+    pub success: bool,
+    pub error: ErrorBody,
+}
+
+/// What went wrong.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub code: ErrorCode,
+    /// For humans; may change. Branch on `code`.
+    pub message: String,
+    /// Present for VALIDATION_ERROR (`{"fields": {...}}`), MALFORMED_REQUEST (`{"line",
+    /// "column"}`) and RATE_LIMITED (`{"retry_after_seconds"}`).
+    #[schema(value_type = Option<Object>)]
+    pub details: Option<Value>,
+}
+
+/// `data` of a login.
+#[derive(Serialize, ToSchema)]
+pub struct LoginData {
+    /// The session token: send it as `Authorization: Bearer <token>` (or rely on the cookie).
+    pub token: String,
+    pub expires_at: chrono::DateTime<chrono::Utc>,
+    pub user: fieldwork_core::auth::User,
+}
+
+/// `{"logged_out": true}`.
+#[derive(Serialize, ToSchema)]
+pub struct LoggedOut {
+    pub logged_out: bool,
+}
+
+/// `{"status": "ok"}` or `{"status": "ready"}`.
+#[derive(Serialize, ToSchema)]
+pub struct Status {
+    pub status: String,
+}
+
+/// `{"id": ..., "deleted": true}`.
+#[derive(Serialize, ToSchema)]
+pub struct Deleted {
+    pub id: uuid::Uuid,
+    pub deleted: bool,
+}
+
+/// Errors of routes that read (`GET` with a session).
+#[derive(IntoResponses)]
+pub enum ReadErrors {
+    /// MALFORMED_REQUEST: the query string cannot be decoded.
+    #[response(status = 400)]
+    Malformed(ErrorEnvelope),
+    /// UNAUTHORIZED: no valid session token.
+    #[response(status = 401)]
+    Unauthorized(ErrorEnvelope),
+    /// NOT_FOUND: missing, deleted, or another tenant's.
+    #[response(status = 404)]
+    NotFound(ErrorEnvelope),
+    /// VALIDATION_ERROR: a bad id, limit, cursor or filter.
+    #[response(status = 422)]
+    Validation(ErrorEnvelope),
+    /// INTERNAL_ERROR.
+    #[response(status = 500)]
+    Internal(ErrorEnvelope),
+    /// SERVICE_UNAVAILABLE: the database cannot be reached.
+    #[response(status = 503)]
+    Unavailable(ErrorEnvelope),
+}
+
+/// Errors of routes that write.
+#[derive(IntoResponses)]
+pub enum WriteErrors {
+    /// MALFORMED_REQUEST (the body is not JSON) or UNKNOWN_ACTION (`/api/actions` only).
+    #[response(status = 400)]
+    BadRequest(ErrorEnvelope),
+    /// UNAUTHORIZED: no valid session token.
+    #[response(status = 401)]
+    Unauthorized(ErrorEnvelope),
+    /// NOT_FOUND: the entity, or an entity it references, is missing, deleted, or another
+    /// tenant's.
+    #[response(status = 404)]
+    NotFound(ErrorEnvelope),
+    /// CONFLICT (a duplicate such as a SKU), CUSTOMER_ARCHIVED (new or changed work for an
+    /// archived customer, archiving twice), INVALID_STATE (an illegal state transition).
+    #[response(status = 409)]
+    Conflict(ErrorEnvelope),
+    /// PAYLOAD_TOO_LARGE: over 1 MiB.
+    #[response(status = 413)]
+    TooLarge(ErrorEnvelope),
+    /// UNSUPPORTED_MEDIA_TYPE: not `application/json`.
+    #[response(status = 415)]
+    MediaType(ErrorEnvelope),
+    /// VALIDATION_ERROR: wrong, missing, unknown or read-only fields (`details.fields`).
+    #[response(status = 422)]
+    Validation(ErrorEnvelope),
+    /// INTERNAL_ERROR.
+    #[response(status = 500)]
+    Internal(ErrorEnvelope),
+    /// SERVICE_UNAVAILABLE: the database cannot be reached.
+    #[response(status = 503)]
+    Unavailable(ErrorEnvelope),
+}
+
+/// Errors of the sign-in routes.
+#[derive(IntoResponses)]
+pub enum AuthErrors {
+    /// MALFORMED_REQUEST: the body is not JSON.
+    #[response(status = 400)]
+    Malformed(ErrorEnvelope),
+    /// UNAUTHORIZED: wrong email or password, or no valid session.
+    #[response(status = 401)]
+    Unauthorized(ErrorEnvelope),
+    /// CONFLICT: the email already has an account.
+    #[response(status = 409)]
+    Conflict(ErrorEnvelope),
+    /// UNSUPPORTED_MEDIA_TYPE.
+    #[response(status = 415)]
+    MediaType(ErrorEnvelope),
+    /// VALIDATION_ERROR.
+    #[response(status = 422)]
+    Validation(ErrorEnvelope),
+    /// RATE_LIMITED: too many failed logins (`details.retry_after_seconds`).
+    #[response(status = 429)]
+    RateLimited(ErrorEnvelope),
+    /// INTERNAL_ERROR.
+    #[response(status = 500)]
+    Internal(ErrorEnvelope),
+    /// SERVICE_UNAVAILABLE.
+    #[response(status = 503)]
+    Unavailable(ErrorEnvelope),
+}
+
+/// `limit` and `cursor` of every list.
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// 1 to 100, default 20.
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Filters of the ticket, invoice and message lists (besides `limit` and `cursor`).
+#[derive(IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListFilter {
+    /// Only this customer's rows.
+    pub customer_id: Option<uuid::Uuid>,
+    /// Only rows in this status.
+    pub status: Option<String>,
+}
+
+/// The document as JSON, built once: the generated operations plus the `POST /api/actions`
+/// body as a `oneOf` with one variant per registered action.
+pub fn document() -> &'static Value {
+    static DOC: OnceLock<Value> = OnceLock::new();
+    DOC.get_or_init(|| {
+        let mut doc = serde_json::to_value(crate::routes::api_routes().into_openapi())
+            .unwrap_or_else(|e| json!({ "openapi": "3.1.0", "error": e.to_string() }));
+        qualify_operation_ids(&mut doc);
+        describe_actions(&mut doc);
+        doc
+    })
+}
+
+/// utoipa names each operation after its handler (`list`, `get`, ...), which repeats across
+/// entities; OpenAPI wants them unique, so each is prefixed with its tag: `tickets_list`.
+fn qualify_operation_ids(doc: &mut Value) {
+    let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
+        return;
+    };
+    for item in paths.values_mut().filter_map(Value::as_object_mut) {
+        for op in item.values_mut().filter_map(Value::as_object_mut) {
+            let tag = op
+                .get("tags")
+                .and_then(|t| t.get(0))
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            let id = op
+                .get("operationId")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
+            if let (Some(tag), Some(id)) = (tag, id) {
+                op.insert("operationId".into(), json!(format!("{tag}_{id}")));
+            }
+        }
+    }
+}
+
+fn describe_actions(doc: &mut Value) {
+    let mut variants = Vec::new();
+    let mut table =
+        String::from("| domain.action | payload | returns | what it does |\n|---|---|---|---|\n");
+    let mut schemas = Map::new();
+    for spec in ACTIONS {
+        let (name, schema) = (spec.payload)();
+        schemas.insert(
+            name.to_string(),
+            serde_json::to_value(schema).unwrap_or(Value::Null),
+        );
+        let reference = format!("#/components/schemas/{name}");
+        variants.push(json!({
+            "type": "object",
+            "title": spec.name(),
+            "description": format!("{} Returns a {}.", spec.summary, spec.returns),
+            "required": ["domain", "action", "data"],
+            "additionalProperties": false,
+            "properties": {
+                "domain": {"type": "string", "enum": [spec.domain]},
+                "action": {"type": "string", "enum": [spec.action]},
+                "data": {"$ref": reference},
+            }
+        }));
+        table.push_str(&format!(
+            "| `{}` | `{}` | `{}` | {} |\n",
+            spec.name(),
+            name,
+            spec.returns,
+            spec.summary
+        ));
+    }
+    if let Some(all) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        all.extend(schemas);
+    }
+    if let Some(op) = doc
+        .pointer_mut("/paths/~1api~1actions/post")
+        .and_then(Value::as_object_mut)
+    {
+        let description = op
+            .get("description")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        op.insert(
+            "description".into(),
+            json!(format!("{description}\n\n{table}")),
+        );
+        op.insert(
+            "requestBody".into(),
+            json!({
+                "required": true,
+                "content": {"application/json": {"schema": {"oneOf": variants}}}
+            }),
+        );
+    }
+}

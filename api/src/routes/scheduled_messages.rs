@@ -1,0 +1,100 @@
+//! `/api/data/scheduled_messages`: list (filters `customer_id`, `status`), get, create, patch
+//! and soft delete of pending messages; one tenant transaction each.
+
+use axum::extract::State;
+use fieldwork_core::db::begin_tenant;
+use fieldwork_core::messages::{
+    self, MessageCreate, MessageFilter, MessagePatch, ScheduledMessage,
+};
+use fieldwork_core::pagination::{ListParams, Page};
+use serde_json::{Value, json};
+
+use crate::envelope::{Created, Data};
+use crate::error::ApiResult;
+use crate::extract::{ApiJson, ApiQuery, AuthUser, IdPath};
+use crate::openapi::{Deleted, ListFilter, ListQuery, ReadErrors, Success, WriteErrors};
+use crate::state::AppState;
+
+/// List live scheduled messages in creation order.
+#[utoipa::path(get, path = "/data/scheduled_messages", tag = "scheduled_messages",
+    params(ListQuery, ListFilter),
+    responses((status = 200, description = "A page of messages", body = Success<Page<ScheduledMessage>>), ReadErrors),
+    security(("bearer" = []), ("session_cookie" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiQuery(query): ApiQuery,
+) -> ApiResult<Data<Page<ScheduledMessage>>> {
+    let params = ListParams::from_query(&query)?;
+    let filter = MessageFilter::from_query(&query)?;
+    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
+    let page = messages::list(&mut tx, &filter, &params).await?;
+    tx.commit().await?;
+    Ok(Data(page))
+}
+
+/// One scheduled message.
+#[utoipa::path(get, path = "/data/scheduled_messages/{id}", tag = "scheduled_messages",
+    params(("id" = uuid::Uuid, Path, description = "Message id")),
+    responses((status = 200, description = "The message", body = Success<ScheduledMessage>), ReadErrors),
+    security(("bearer" = []), ("session_cookie" = [])))]
+pub async fn get(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath,
+) -> ApiResult<Data<ScheduledMessage>> {
+    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
+    let message = messages::get(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(Data(message))
+}
+
+/// Schedule a message of any type for an active customer.
+#[utoipa::path(post, path = "/data/scheduled_messages", tag = "scheduled_messages",
+    request_body = MessageCreate,
+    responses((status = 201, description = "The new message", body = Success<ScheduledMessage>), WriteErrors),
+    security(("bearer" = []), ("session_cookie" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(input): ApiJson<MessageCreate>,
+) -> ApiResult<Created<ScheduledMessage>> {
+    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
+    let message = messages::create(&mut tx, &user.actor(), input).await?;
+    tx.commit().await?;
+    Ok(Created(message))
+}
+
+/// Change a pending message: `scheduled_for`, and `subject`/`body` of a custom message.
+#[utoipa::path(patch, path = "/data/scheduled_messages/{id}", tag = "scheduled_messages",
+    params(("id" = uuid::Uuid, Path, description = "Message id")),
+    request_body = MessagePatch,
+    responses((status = 200, description = "The updated message", body = Success<ScheduledMessage>), WriteErrors),
+    security(("bearer" = []), ("session_cookie" = [])))]
+pub async fn update(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath,
+    ApiJson(patch): ApiJson<MessagePatch>,
+) -> ApiResult<Data<ScheduledMessage>> {
+    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
+    let message = messages::update(&mut tx, &user.actor(), id, patch).await?;
+    tx.commit().await?;
+    Ok(Data(message))
+}
+
+/// Soft-delete a pending message (others are kept as history: INVALID_STATE).
+#[utoipa::path(delete, path = "/data/scheduled_messages/{id}", tag = "scheduled_messages",
+    params(("id" = uuid::Uuid, Path, description = "Message id")),
+    responses((status = 200, description = "Deleted", body = Success<Deleted>), WriteErrors),
+    security(("bearer" = []), ("session_cookie" = [])))]
+pub async fn delete(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath,
+) -> ApiResult<Data<Value>> {
+    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
+    messages::delete(&mut tx, &user.actor(), id).await?;
+    tx.commit().await?;
+    Ok(Data(json!({ "id": id, "deleted": true })))
+}

@@ -1,0 +1,105 @@
+//! Message actions: schedule a custom message, cancel a pending one, send one now. Each runs in
+//! the caller's transaction, asks the state machine (`MessageStatus::TRANSITIONS`) first, and
+//! is audited under its name.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use sqlx::PgConnection;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::service::{NOT_FOUND, fetch, insert};
+use super::{MessageCreate, MessageEvent, MessageType, ScheduledMessage, columns};
+use crate::audit::{self, AuditAction, compute_changes, snapshot};
+use crate::error::{Error, Result};
+use crate::fields::JsonInput;
+use crate::ids::Actor;
+use crate::state::transition;
+
+/// Payload of `message.schedule_custom`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleCustomMessage {
+    pub customer_id: Uuid,
+    pub subject: String,
+    pub body: String,
+    pub scheduled_for: DateTime<Utc>,
+    #[serde(default)]
+    pub ticket_id: Option<Uuid>,
+    #[serde(default)]
+    pub invoice_id: Option<Uuid>,
+}
+impl JsonInput for ScheduleCustomMessage {}
+
+/// Payload of `message.cancel` and `message.send_now`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MessageRef {
+    pub message_id: Uuid,
+}
+impl JsonInput for MessageRef {}
+
+/// Schedules a custom email to an active customer.
+pub async fn schedule_custom(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    input: ScheduleCustomMessage,
+) -> Result<ScheduledMessage> {
+    let create = MessageCreate {
+        customer_id: input.customer_id,
+        message_type: MessageType::Custom,
+        channel: None,
+        scheduled_for: input.scheduled_for,
+        subject: Some(input.subject),
+        body: Some(input.body),
+        ticket_id: input.ticket_id,
+        invoice_id: input.invoice_id,
+    };
+    insert(conn, actor, create, AuditAction::Action("schedule_custom")).await
+}
+
+/// Cancels a pending message.
+pub async fn cancel(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    input: MessageRef,
+) -> Result<ScheduledMessage> {
+    let current = fetch(conn, input.message_id, true)
+        .await?
+        .ok_or(NOT_FOUND)?;
+    let status = transition(current.status, MessageEvent::Cancel)?;
+    let updated: ScheduledMessage = sqlx::query_as(concat!(
+        "UPDATE scheduled_messages SET status = $2 WHERE id = $1 RETURNING ",
+        columns!()
+    ))
+    .bind(current.id)
+    .bind(status.as_str())
+    .fetch_one(&mut *conn)
+    .await?;
+    let changes = compute_changes(&snapshot(&current)?, &snapshot(&updated)?);
+    audit::log_change(
+        conn,
+        actor,
+        "scheduled_message",
+        updated.id,
+        AuditAction::Action("cancel"),
+        changes,
+    )
+    .await?;
+    Ok(updated)
+}
+
+/// Sends a pending message immediately. Sending does not exist yet (it arrives with the job
+/// engine), so a legal request is answered `INVALID_STATE` "sending is not available yet" and
+/// changes nothing; an illegal one (a message that is not pending) gets the usual answer.
+pub async fn send_now(
+    conn: &mut PgConnection,
+    _actor: &Actor,
+    input: MessageRef,
+) -> Result<ScheduledMessage> {
+    let current = fetch(conn, input.message_id, true)
+        .await?
+        .ok_or(NOT_FOUND)?;
+    transition(current.status, MessageEvent::SendNow)?;
+    Err(Error::InvalidState("sending is not available yet".into()))
+}

@@ -1,0 +1,231 @@
+//! Ticket actions: schedule, reschedule, start, cancel, close out, confirm attributes. Each
+//! locks the ticket, asks the state machine (`TicketStatus::TRANSITIONS`) whether the action is
+//! legal, writes, and audits under the action's name, all in the caller's transaction. An
+//! illegal action fails before anything is written.
+
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use sqlx::PgConnection;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::service::{NOT_FOUND, fetch};
+use super::{Ticket, TicketEvent, columns};
+use crate::audit::{self, AuditAction, compute_changes, snapshot};
+use crate::customers::{self, Customer};
+use crate::error::Result;
+use crate::fields::{self, Checker, JsonInput};
+use crate::ids::Actor;
+use crate::state::transition;
+use crate::values;
+
+/// Payload of `ticket.schedule` (a draft) and `ticket.reschedule` (a scheduled ticket).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleTicket {
+    pub ticket_id: Uuid,
+    pub scheduled_at: DateTime<Utc>,
+    /// 1 to 10080; unchanged when absent.
+    #[serde(default)]
+    pub duration_minutes: Option<i32>,
+}
+impl JsonInput for ScheduleTicket {}
+
+/// Payload of `ticket.start`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartTicket {
+    pub ticket_id: Uuid,
+}
+impl JsonInput for StartTicket {}
+
+/// Payload of `ticket.cancel`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CancelTicket {
+    pub ticket_id: Uuid,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+impl JsonInput for CancelTicket {}
+
+/// Payload of `ticket.close_out`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CloseOutTicket {
+    pub ticket_id: Uuid,
+    pub technician_notes: String,
+}
+impl JsonInput for CloseOutTicket {}
+
+/// Payload of `ticket.confirm_attributes`: the attributes the user confirmed (usually what
+/// extraction found, possibly edited), merged into the customer's `attributes`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmAttributes {
+    pub ticket_id: Uuid,
+    #[schema(value_type = Object)]
+    pub attributes: Map<String, Value>,
+}
+impl JsonInput for ConfirmAttributes {}
+
+async fn load(conn: &mut PgConnection, id: Uuid) -> Result<Ticket> {
+    fetch(conn, id, true).await?.ok_or(NOT_FOUND)
+}
+
+async fn audited(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    before: &Ticket,
+    after: Ticket,
+    action: &'static str,
+) -> Result<Ticket> {
+    let changes = compute_changes(&snapshot(before)?, &snapshot(&after)?);
+    audit::log_change(
+        conn,
+        actor,
+        "ticket",
+        after.id,
+        AuditAction::Action(action),
+        changes,
+    )
+    .await?;
+    Ok(after)
+}
+
+/// Books a draft for a time (→ `scheduled`). The customer must be active.
+pub async fn schedule(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    input: ScheduleTicket,
+) -> Result<Ticket> {
+    book(conn, actor, input, TicketEvent::Schedule, "schedule").await
+}
+
+/// Moves a scheduled ticket to another time. The customer must be active.
+pub async fn reschedule(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    input: ScheduleTicket,
+) -> Result<Ticket> {
+    book(conn, actor, input, TicketEvent::Reschedule, "reschedule").await
+}
+
+async fn book(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    input: ScheduleTicket,
+    event: TicketEvent,
+    action: &'static str,
+) -> Result<Ticket> {
+    let mut c = Checker::new();
+    let at = c.check("scheduled_at", values::timestamp(input.scheduled_at));
+    let duration = c.check_opt("duration_minutes", input.duration_minutes, |v| {
+        values::duration_minutes(v).map(Some)
+    });
+    c.finish()?;
+    let current = load(conn, input.ticket_id).await?;
+    let status = transition(current.status, event)?;
+    customers::lock_for_new_work(conn, current.customer_id).await?;
+    let updated: Ticket = sqlx::query_as(concat!(
+        "UPDATE tickets
+            SET status = $2, scheduled_at = $3, duration_minutes = coalesce($4, duration_minutes)
+          WHERE id = $1
+          RETURNING ",
+        columns!()
+    ))
+    .bind(current.id)
+    .bind(status.as_str())
+    .bind(at)
+    .bind(duration)
+    .fetch_one(&mut *conn)
+    .await?;
+    audited(conn, actor, &current, updated, action).await
+}
+
+/// Work has begun on site (`scheduled` → `in_progress`).
+pub async fn start(conn: &mut PgConnection, actor: &Actor, input: StartTicket) -> Result<Ticket> {
+    let current = load(conn, input.ticket_id).await?;
+    let status = transition(current.status, TicketEvent::Start)?;
+    let updated: Ticket = sqlx::query_as(concat!(
+        "UPDATE tickets SET status = $2 WHERE id = $1 RETURNING ",
+        columns!()
+    ))
+    .bind(current.id)
+    .bind(status.as_str())
+    .fetch_one(&mut *conn)
+    .await?;
+    audited(conn, actor, &current, updated, "start").await
+}
+
+/// Cancels an open ticket (draft, scheduled or in progress).
+pub async fn cancel(conn: &mut PgConnection, actor: &Actor, input: CancelTicket) -> Result<Ticket> {
+    let mut c = Checker::new();
+    let reason = c.check_opt("reason", input.reason, |v| {
+        fields::optional_text(v, 500, true)
+    });
+    c.finish()?;
+    let current = load(conn, input.ticket_id).await?;
+    let status = transition(current.status, TicketEvent::Cancel)?;
+    let updated: Ticket = sqlx::query_as(concat!(
+        "UPDATE tickets SET status = $2, closed_at = now(), cancel_reason = $3
+          WHERE id = $1 RETURNING ",
+        columns!()
+    ))
+    .bind(current.id)
+    .bind(status.as_str())
+    .bind(&reason)
+    .fetch_one(&mut *conn)
+    .await?;
+    audited(conn, actor, &current, updated, "cancel").await
+}
+
+/// Completes a scheduled or in-progress ticket with the technician's notes.
+pub async fn close_out(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    input: CloseOutTicket,
+) -> Result<Ticket> {
+    let mut c = Checker::new();
+    let notes = c.check(
+        "technician_notes",
+        fields::text(input.technician_notes, 1, 10_000, true),
+    );
+    c.finish()?;
+    let current = load(conn, input.ticket_id).await?;
+    let status = transition(current.status, TicketEvent::CloseOut)?;
+    let updated: Ticket = sqlx::query_as(concat!(
+        "UPDATE tickets SET status = $2, closed_at = now(), technician_notes = $3
+          WHERE id = $1 RETURNING ",
+        columns!()
+    ))
+    .bind(current.id)
+    .bind(status.as_str())
+    .bind(&notes)
+    .fetch_one(&mut *conn)
+    .await?;
+    audited(conn, actor, &current, updated, "close_out").await
+}
+
+/// Merges confirmed attributes of a completed ticket into its customer's `attributes`; the
+/// change is audited on the customer. Returns the customer.
+pub async fn confirm_attributes(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    input: ConfirmAttributes,
+) -> Result<Customer> {
+    let mut c = Checker::new();
+    let attributes = c.check("attributes", fields::attributes(input.attributes));
+    c.finish()?;
+    let current = load(conn, input.ticket_id).await?;
+    transition(current.status, TicketEvent::ConfirmAttributes)?;
+    customers::merge_attributes(
+        conn,
+        actor,
+        current.customer_id,
+        attributes.unwrap_or_default(),
+        "confirm_attributes",
+    )
+    .await
+}

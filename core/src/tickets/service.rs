@@ -1,0 +1,238 @@
+//! Ticket queries, in the caller's tenant transaction; writes are audited there. A ticket may
+//! only name a live customer of the same tenant (404 otherwise, `CUSTOMER_ARCHIVED` when that
+//! customer is archived); the composite foreign key enforces the tenant part in the database.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use sqlx::PgConnection;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::{Ticket, TicketCreate, TicketEvent, TicketPatch, TicketStatus, TicketValues, columns};
+use crate::audit::{self, AuditAction, compute_changes, snapshot};
+use crate::customers;
+use crate::error::{Error, Result, on_foreign_key};
+use crate::ids::{Actor, new_id};
+use crate::pagination::{Cursor, ListParams, Page};
+use crate::state::transition;
+
+pub(super) const NOT_FOUND: Error = Error::NotFound("ticket not found");
+
+/// Creates a ticket (`draft`, or `scheduled` when `scheduled_at` is given) and its audit row.
+pub async fn create(conn: &mut PgConnection, actor: &Actor, input: TicketCreate) -> Result<Ticket> {
+    let t = input.parse()?;
+    customers::lock_for_new_work(conn, t.customer_id).await?;
+    let ticket: Ticket = sqlx::query_as(concat!(
+        "INSERT INTO tickets (id, user_id, customer_id, title, description, status, scheduled_at,
+                              duration_minutes, technician_notes)
+         VALUES ($1, app_current_user_id(), $2, $3, $4, $5, $6, $7, $8)
+         RETURNING ",
+        columns!()
+    ))
+    .bind(new_id())
+    .bind(t.customer_id)
+    .bind(&t.fields.title)
+    .bind(&t.fields.description)
+    .bind(t.status.as_str())
+    .bind(t.scheduled_at)
+    .bind(t.fields.duration_minutes)
+    .bind(&t.fields.technician_notes)
+    .fetch_one(&mut *conn)
+    .await
+    .map_err(|e| on_foreign_key("tickets_customer_fkey", e, "customer not found"))?;
+    let changes = compute_changes(&Value::Null, &snapshot(&ticket)?);
+    audit::log_change(
+        conn,
+        actor,
+        "ticket",
+        ticket.id,
+        AuditAction::Create,
+        changes,
+    )
+    .await?;
+    Ok(ticket)
+}
+
+/// A live ticket of the current tenant.
+pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Ticket> {
+    fetch(conn, id, false).await?.ok_or(NOT_FOUND)
+}
+
+pub(super) async fn fetch(
+    conn: &mut PgConnection,
+    id: Uuid,
+    for_update: bool,
+) -> Result<Option<Ticket>> {
+    let sql = if for_update {
+        concat!(
+            "SELECT ",
+            columns!(),
+            " FROM tickets WHERE id = $1 AND deleted_at IS NULL FOR UPDATE"
+        )
+    } else {
+        concat!(
+            "SELECT ",
+            columns!(),
+            " FROM tickets WHERE id = $1 AND deleted_at IS NULL"
+        )
+    };
+    Ok(sqlx::query_as(sql).bind(id).fetch_optional(conn).await?)
+}
+
+/// Optional filters of `GET /api/data/tickets`: `customer_id`, `status`.
+#[derive(Debug, Clone, Default)]
+pub struct TicketFilter {
+    pub customer_id: Option<Uuid>,
+    pub status: Option<TicketStatus>,
+}
+
+impl TicketFilter {
+    pub fn from_query(query: &HashMap<String, String>) -> Result<TicketFilter> {
+        let customer_id = query
+            .get("customer_id")
+            .filter(|s| !s.is_empty())
+            .map(|s| Uuid::parse_str(s).map_err(|_| Error::field("customer_id", "must be a UUID")))
+            .transpose()?;
+        let status = query
+            .get("status")
+            .filter(|s| !s.is_empty())
+            .map(|s| {
+                TicketStatus::parse(s).ok_or_else(|| {
+                    Error::field("status", "must be a ticket status such as scheduled")
+                })
+            })
+            .transpose()?;
+        Ok(TicketFilter {
+            customer_id,
+            status,
+        })
+    }
+}
+
+/// Live tickets in creation order, optionally filtered.
+pub async fn list(
+    conn: &mut PgConnection,
+    filter: &TicketFilter,
+    params: &ListParams,
+) -> Result<Page<Ticket>> {
+    let after = Cursor::after_id(params.cursor)?;
+    let rows: Vec<Ticket> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM tickets
+          WHERE deleted_at IS NULL AND ($1::uuid IS NULL OR id > $1)
+            AND ($2::uuid IS NULL OR customer_id = $2)
+            AND ($3::text IS NULL OR status = $3)
+          ORDER BY id LIMIT $4"
+    ))
+    .bind(after)
+    .bind(filter.customer_id)
+    .bind(filter.status.map(TicketStatus::as_str))
+    .bind(params.fetch_limit())
+    .fetch_all(conn)
+    .await?;
+    Ok(Page::from_rows(rows, params.limit, |t| Cursor::After(t.id)))
+}
+
+/// The week view: seven days from `week_start` (00:00 UTC, inclusive) to `week_end`
+/// (exclusive), with every live ticket scheduled in between, ordered by `scheduled_at`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Week {
+    pub week_start: DateTime<Utc>,
+    pub week_end: DateTime<Utc>,
+    /// The time zone the week's days are counted in: always `UTC` for now.
+    pub timezone: &'static str,
+    pub tickets: Vec<Ticket>,
+}
+
+/// Parses `start_date` (`YYYY-MM-DD`) and reads that week's tickets.
+pub async fn week(conn: &mut PgConnection, start_date: Option<&str>) -> Result<Week> {
+    let invalid = || Error::field("start_date", "must be a date written YYYY-MM-DD");
+    let raw = start_date.ok_or_else(|| Error::field("start_date", "is required"))?;
+    let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| invalid())?;
+    if !(2000..=2100).contains(&date.year()) {
+        return Err(Error::field(
+            "start_date",
+            "must be between the years 2000 and 2100",
+        ));
+    }
+    let end = date.checked_add_days(Days::new(7)).ok_or_else(invalid)?;
+    let week_start = date.and_time(chrono::NaiveTime::MIN).and_utc();
+    let week_end = end.and_time(chrono::NaiveTime::MIN).and_utc();
+    let tickets: Vec<Ticket> = sqlx::query_as(concat!(
+        "SELECT ",
+        columns!(),
+        " FROM tickets
+          WHERE deleted_at IS NULL AND scheduled_at >= $1 AND scheduled_at < $2
+          ORDER BY scheduled_at, id"
+    ))
+    .bind(week_start)
+    .bind(week_end)
+    .fetch_all(conn)
+    .await?;
+    Ok(Week {
+        week_start,
+        week_end,
+        timezone: "UTC",
+        tickets,
+    })
+}
+
+/// Applies a partial update of an open ticket for an active customer; audits only the fields
+/// that actually changed.
+pub async fn update(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    id: Uuid,
+    patch: TicketPatch,
+) -> Result<Ticket> {
+    let current = fetch(conn, id, true).await?.ok_or(NOT_FOUND)?;
+    let values = patch.apply(&current)?;
+    transition(current.status, TicketEvent::Edit)?;
+    customers::lock_for_new_work(conn, current.customer_id).await?;
+    let updated = write(conn, id, &values).await?;
+    let changes = compute_changes(&snapshot(&current)?, &snapshot(&updated)?);
+    if !changes.is_empty() {
+        audit::log_change(conn, actor, "ticket", id, AuditAction::Update, changes).await?;
+    }
+    Ok(updated)
+}
+
+async fn write(conn: &mut PgConnection, id: Uuid, v: &TicketValues) -> Result<Ticket> {
+    sqlx::query_as(concat!(
+        "UPDATE tickets
+            SET title = $2, description = $3, duration_minutes = $4, technician_notes = $5
+          WHERE id = $1 AND deleted_at IS NULL
+          RETURNING ",
+        columns!()
+    ))
+    .bind(id)
+    .bind(&v.title)
+    .bind(&v.description)
+    .bind(v.duration_minutes)
+    .bind(&v.technician_notes)
+    .fetch_optional(conn)
+    .await?
+    .ok_or(NOT_FOUND)
+}
+
+/// Soft delete, in any state: invoices and messages keep pointing at the row.
+pub async fn delete(conn: &mut PgConnection, actor: &Actor, id: Uuid) -> Result<()> {
+    let deleted_at: Option<DateTime<Utc>> = sqlx::query_scalar(
+        "UPDATE tickets SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING deleted_at",
+    )
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?;
+    let deleted_at = deleted_at.ok_or(NOT_FOUND)?;
+    let mut changes = Map::new();
+    changes.insert(
+        "deleted_at".to_owned(),
+        json!({ "old": null, "new": deleted_at }),
+    );
+    audit::log_change(conn, actor, "ticket", id, AuditAction::Delete, changes).await?;
+    Ok(())
+}
