@@ -10,6 +10,7 @@ pub mod error;
 pub mod fields;
 pub mod ids;
 pub mod pagination;
+pub mod queue;
 pub mod telemetry;
 
 pub use error::{Error, ErrorCode, Result};

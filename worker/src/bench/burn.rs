@@ -1,0 +1,98 @@
+//! Burn-down: insert N no-op jobs in batches (one multi-row statement each), then drain them
+//! with one in-process worker; drain rate from the database's own timestamps (first claim to
+//! last completion), peak RSS of this process during the drain.
+
+use std::time::{Duration, Instant};
+
+use fieldwork_core::queue::{JobOptions, NewJob, insert_many};
+use sqlx::PgPool;
+
+use super::{per_second, reset_peak_rss, rss_kib};
+use crate::settings::{QueueSettings, WorkerSettings};
+use crate::test_kinds::NoopJob;
+use crate::{WorkerContext, run_worker};
+
+pub async fn run(
+    database_url: &str,
+    system: &PgPool,
+    jobs: usize,
+    batch: usize,
+    concurrency: usize,
+    buffer: usize,
+) -> anyhow::Result<()> {
+    let batch = batch.max(1);
+    let template = NewJob::new(&NoopJob {}, JobOptions::default())?;
+    let started = Instant::now();
+    let mut conn = system.acquire().await?;
+    let mut left = jobs;
+    while left > 0 {
+        let n = left.min(batch);
+        let rows = vec![template.clone(); n];
+        insert_many(&mut conn, &rows).await?;
+        left -= n;
+    }
+    drop(conn);
+    let insert_time = started.elapsed();
+    println!(
+        "insert {jobs} jobs in batches of {batch}: {:.0} ms = {:.0} jobs/s",
+        insert_time.as_secs_f64() * 1000.0,
+        per_second(jobs, insert_time)
+    );
+    sqlx::query("ANALYZE jobs").execute(system).await.ok();
+
+    let settings = WorkerSettings {
+        queues: vec![QueueSettings {
+            name: "bench".into(),
+            concurrency,
+        }],
+        buffer: Some(buffer),
+        fetch_batch: batch,
+        test_kinds: true,
+        ack_batch: batch.max(1000),
+        ..WorkerSettings::default()
+    };
+    let ctx = WorkerContext::connect_with(database_url, 8, settings)?;
+    reset_peak_rss();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(run_worker(ctx, async move {
+        let _ = stop_rx.await;
+    }));
+    let wall = Instant::now();
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let done: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM jobs WHERE queue = 'bench' AND state = 'completed'",
+        )
+        .fetch_one(system)
+        .await?;
+        if done as usize >= jobs {
+            break;
+        }
+        if wall.elapsed() > Duration::from_secs(600) {
+            anyhow::bail!("drain did not finish in 10 minutes ({done} of {jobs})");
+        }
+    }
+    let wall_time = wall.elapsed();
+    let (rss, peak) = rss_kib();
+    let _ = stop_tx.send(());
+    worker.await??;
+    let span: f64 = sqlx::query_scalar(
+        "SELECT extract(epoch FROM max(finalized_at) - min(attempted_at))::float8
+           FROM jobs WHERE queue = 'bench'",
+    )
+    .fetch_one(system)
+    .await?;
+    println!(
+        "drain {jobs} jobs with concurrency {concurrency}, buffer {buffer}, batch {batch}: \
+         {:.0} ms = {:.0} jobs/s (first claim to last ack; wall incl. start-up {:.0} ms)",
+        span * 1000.0,
+        jobs as f64 / span.max(1e-9),
+        wall_time.as_secs_f64() * 1000.0
+    );
+    println!(
+        "worker process RSS during the drain: peak {:.1} MiB (now {:.1} MiB)",
+        peak as f64 / 1024.0,
+        rss as f64 / 1024.0
+    );
+    Ok(())
+}
