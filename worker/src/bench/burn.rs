@@ -38,7 +38,11 @@ pub async fn run(
         insert_time.as_secs_f64() * 1000.0,
         per_second(jobs, insert_time)
     );
-    sqlx::query("ANALYZE jobs").execute(system).await.ok();
+    // Fresh statistics, as autovacuum would soon provide; needs the table owner, which
+    // `DATABASE_URL` normally is (the pools switch to unprivileged roles).
+    if let Ok(mut owner) = <sqlx::PgConnection as sqlx::Connection>::connect(database_url).await {
+        sqlx::query("ANALYZE jobs").execute(&mut owner).await.ok();
+    }
 
     let settings = WorkerSettings {
         queues: vec![QueueSettings {
