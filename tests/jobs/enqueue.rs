@@ -58,7 +58,11 @@ async fn a_unique_key_inserted_from_20_concurrent_transactions_yields_one_job() 
         .await;
     assert_eq!(rows, 1, "exactly one job exists");
     let ids: std::collections::HashSet<JobId> = results.iter().map(|e| e.id).collect();
-    assert_eq!(ids.len(), 1, "every transaction got the same job: {results:?}");
+    assert_eq!(
+        ids.len(),
+        1,
+        "every transaction got the same job: {results:?}"
+    );
     assert_eq!(results.iter().filter(|e| !e.existing).count(), 1);
 }
 
@@ -109,7 +113,11 @@ async fn jobs_for_later_are_scheduled_and_others_available_in_one_batch() {
     let got = db
         .enqueue_system(&[
             raw_job("test.record", json!({}), JobOptions::default()),
-            raw_job("test.record", json!({}), JobOptions::default().run_at(later)),
+            raw_job(
+                "test.record",
+                json!({}),
+                JobOptions::default().run_at(later),
+            ),
         ])
         .await;
     assert_eq!(db.state(got[0].id.0).await, "available");
@@ -144,7 +152,10 @@ async fn the_job_tenant_comes_from_the_transaction_never_from_the_payload() {
     // Without a tenant context the app role cannot enqueue at all (no system jobs from it).
     let mut conn = db.app.acquire().await.unwrap();
     let err = enqueue_with(&mut conn, &record(), JobOptions::default()).await;
-    assert!(err.is_err(), "an app connection without tenant cannot enqueue");
+    assert!(
+        err.is_err(),
+        "an app connection without tenant cannot enqueue"
+    );
     drop(conn);
 
     // B neither sees nor cancels A's job; A cancels its own.
@@ -154,10 +165,16 @@ async fn the_job_tenant_comes_from_the_transaction_never_from_the_payload() {
         .await
         .unwrap();
     assert_eq!(seen, 0);
-    assert!(cancel(&mut tx, e.id).await.is_err(), "another tenant's job looks missing");
+    assert!(
+        cancel(&mut tx, e.id).await.is_err(),
+        "another tenant's job looks missing"
+    );
     tx.rollback().await.unwrap();
     let mut tx = begin_tenant(&db.app, a).await.unwrap();
-    assert_eq!(cancel(&mut tx, e.id).await.unwrap(), CancelOutcome::Cancelled);
+    assert_eq!(
+        cancel(&mut tx, e.id).await.unwrap(),
+        CancelOutcome::Cancelled
+    );
     tx.commit().await.unwrap();
     assert_eq!(db.state(e.id.0).await, "cancelled");
 }

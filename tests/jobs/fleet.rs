@@ -49,10 +49,15 @@ async fn three_worker_processes_drain_10000_jobs_through_two_kill_9s_and_every_j
     let started = Instant::now();
     let mut held_at_kill = Vec::new();
     for threshold in [2_500, 6_000] {
-        wait_for(Duration::from_secs(120), "progress before the kill", || async {
-            (count(&db, "SELECT count(*) FROM jobs WHERE state = 'completed'").await >= threshold)
-                .then_some(())
-        })
+        wait_for(
+            Duration::from_secs(120),
+            "progress before the kill",
+            || async {
+                (count(&db, "SELECT count(*) FROM jobs WHERE state = 'completed'").await
+                    >= threshold)
+                    .then_some(())
+            },
+        )
         .await;
         workers[0].kill9().await;
         // Frozen now: what the dead process held is exactly its rows still `running`.
@@ -65,9 +70,14 @@ async fn three_worker_processes_drain_10000_jobs_through_two_kill_9s_and_every_j
         held_at_kill.push(held);
         workers[0] = WorkerProcess::spawn(&db, &env);
     }
-    wait_for(Duration::from_secs(240), "every job to complete", || async {
-        (count(&db, "SELECT count(*) FROM jobs WHERE state = 'completed'").await == total).then_some(())
-    })
+    wait_for(
+        Duration::from_secs(240),
+        "every job to complete",
+        || async {
+            (count(&db, "SELECT count(*) FROM jobs WHERE state = 'completed'").await == total)
+                .then_some(())
+        },
+    )
     .await;
     let drained = started.elapsed();
     let executions = count(&db, "SELECT count(*) FROM test_job_runs").await;
@@ -86,7 +96,10 @@ async fn three_worker_processes_drain_10000_jobs_through_two_kill_9s_and_every_j
         w.wait(Duration::from_secs(30)).await;
     }
     assert_eq!(distinct, total, "every job ran");
-    assert_eq!(count(&db, "SELECT count(*) FROM jobs WHERE state <> 'completed'").await, 0);
+    assert_eq!(
+        count(&db, "SELECT count(*) FROM jobs WHERE state <> 'completed'").await,
+        0
+    );
     assert!(extra >= 0);
     assert!(
         extra <= bound,
@@ -98,17 +111,31 @@ async fn three_worker_processes_drain_10000_jobs_through_two_kill_9s_and_every_j
 async fn a_job_whose_worker_dies_runs_again_within_60s_and_a_45s_job_on_a_live_worker_runs_once() {
     let db = JobsDb::new().await;
     // Default lease (30 s), heartbeat and rescue intervals.
-    let mut dying = WorkerProcess::spawn(&db, &[("WORKER_QUEUES", "default=1"), ("WORKER_BUFFER", "0")]);
+    let mut dying = WorkerProcess::spawn(
+        &db,
+        &[("WORKER_QUEUES", "default=1"), ("WORKER_BUFFER", "0")],
+    );
     let victim = db
-        .enqueue_system(&[raw_job("test.record", json!({"sleep_ms": 600000, "label": "victim"}), JobOptions::default())])
+        .enqueue_system(&[raw_job(
+            "test.record",
+            json!({"sleep_ms": 600000, "label": "victim"}),
+            JobOptions::default(),
+        )])
         .await[0];
     wait_for(Duration::from_secs(20), "the victim to start", || async {
         (db.runs_of(victim.id.0).await == 1).then_some(())
     })
     .await;
-    let mut live = WorkerProcess::spawn(&db, &[("WORKER_QUEUES", "default=2"), ("WORKER_BUFFER", "0")]);
+    let mut live = WorkerProcess::spawn(
+        &db,
+        &[("WORKER_QUEUES", "default=2"), ("WORKER_BUFFER", "0")],
+    );
     let slow = db
-        .enqueue_system(&[raw_job("test.record", json!({"sleep_ms": 45000, "label": "slow"}), JobOptions::default())])
+        .enqueue_system(&[raw_job(
+            "test.record",
+            json!({"sleep_ms": 45000, "label": "slow"}),
+            JobOptions::default(),
+        )])
         .await[0];
     wait_for(Duration::from_secs(20), "the 45 s job to start", || async {
         (db.runs_of(slow.id.0).await == 1).then_some(())
@@ -125,20 +152,37 @@ async fn a_job_whose_worker_dies_runs_again_within_60s_and_a_45s_job_on_a_live_w
 
     dying.kill9().await;
     let killed_at = Instant::now();
-    wait_for(Duration::from_secs(70), "the dead worker's job to run again", || async {
-        (db.runs_of(victim.id.0).await == 2).then_some(())
-    })
+    wait_for(
+        Duration::from_secs(70),
+        "the dead worker's job to run again",
+        || async { (db.runs_of(victim.id.0).await == 2).then_some(()) },
+    )
     .await;
     let rerun_after = killed_at.elapsed();
-    println!("the killed worker's job ran again {:.1} s after kill -9", rerun_after.as_secs_f64());
-    assert!(rerun_after < Duration::from_secs(60), "re-run took {rerun_after:?}");
+    println!(
+        "the killed worker's job ran again {:.1} s after kill -9",
+        rerun_after.as_secs_f64()
+    );
+    assert!(
+        rerun_after < Duration::from_secs(60),
+        "re-run took {rerun_after:?}"
+    );
 
-    wait_for(Duration::from_secs(70), "the 45 s job to complete", || async {
-        (db.state(slow.id.0).await == "completed").then_some(())
-    })
+    wait_for(
+        Duration::from_secs(70),
+        "the 45 s job to complete",
+        || async { (db.state(slow.id.0).await == "completed").then_some(()) },
+    )
     .await;
-    println!("the 45 s job completed after {:.1} s", slow_started.elapsed().as_secs_f64());
-    assert_eq!(db.runs_of(slow.id.0).await, 1, "the healthy slow job never ran twice");
+    println!(
+        "the 45 s job completed after {:.1} s",
+        slow_started.elapsed().as_secs_f64()
+    );
+    assert_eq!(
+        db.runs_of(slow.id.0).await,
+        1,
+        "the healthy slow job never ran twice"
+    );
     let (attempt, errors): (i32, serde_json::Value) =
         sqlx::query_as("SELECT attempt, errors FROM jobs WHERE id = $1")
             .bind(slow.id.0)
@@ -166,15 +210,22 @@ async fn cron_with_three_worker_processes_fires_exactly_once_per_tick_for_five_t
         first.minute(),
         first.hour()
     );
-    let env = [("FIELDWORK_TEST_CRON", expr.as_str()), ("WORKER_QUEUES", "default=2")];
+    let env = [
+        ("FIELDWORK_TEST_CRON", expr.as_str()),
+        ("WORKER_QUEUES", "default=2"),
+    ];
     let mut workers: Vec<WorkerProcess> = (0..3).map(|_| WorkerProcess::spawn(&db, &env)).collect();
     let last = first + chrono::Duration::seconds(4);
     let until = (last - Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(2);
     tokio::time::sleep(until).await;
-    wait_for(Duration::from_secs(20), "the cron jobs to complete", || async {
-        let pending = count(&db, "SELECT count(*) FROM jobs WHERE state <> 'completed'").await;
-        (pending == 0).then_some(())
-    })
+    wait_for(
+        Duration::from_secs(20),
+        "the cron jobs to complete",
+        || async {
+            let pending = count(&db, "SELECT count(*) FROM jobs WHERE state <> 'completed'").await;
+            (pending == 0).then_some(())
+        },
+    )
     .await;
     for w in &workers {
         w.sigterm();
@@ -189,13 +240,21 @@ async fn cron_with_three_worker_processes_fires_exactly_once_per_tick_for_five_t
     .await
     .unwrap();
     let expected: Vec<String> = (0..5)
-        .map(|i| format!("cron:{}", (first + chrono::Duration::seconds(i)).to_rfc3339()))
+        .map(|i| {
+            format!(
+                "cron:{}",
+                (first + chrono::Duration::seconds(i)).to_rfc3339()
+            )
+        })
         .collect();
     let fired_by: Vec<String> = sqlx::query_scalar("SELECT fired_by FROM job_cron")
         .fetch_all(&db.su)
         .await
         .unwrap();
-    println!("cron `{expr}` with 3 workers: {} jobs for 5 ticks; last tick fired by {fired_by:?}", labels.len());
+    println!(
+        "cron `{expr}` with 3 workers: {} jobs for 5 ticks; last tick fired by {fired_by:?}",
+        labels.len()
+    );
     assert_eq!(labels, expected, "exactly one job per tick");
     assert_eq!(count(&db, "SELECT count(*) FROM test_job_runs").await, 5);
 }
@@ -205,23 +264,44 @@ async fn sigterm_lets_running_jobs_finish_and_returns_buffered_ones_with_unchang
     let db = JobsDb::new().await;
     let o = JobOptions::default;
     let mut jobs = vec![
-        raw_job("test.record", json!({"sleep_ms": 3000, "label": "long"}), o().priority(0)),
-        raw_job("test.record", json!({"sleep_ms": 3000, "label": "long"}), o().priority(0)),
+        raw_job(
+            "test.record",
+            json!({"sleep_ms": 3000, "label": "long"}),
+            o().priority(0),
+        ),
+        raw_job(
+            "test.record",
+            json!({"sleep_ms": 3000, "label": "long"}),
+            o().priority(0),
+        ),
     ];
     for _ in 0..10 {
-        jobs.push(raw_job("test.record", json!({"label": "short"}), o().priority(5)));
+        jobs.push(raw_job(
+            "test.record",
+            json!({"label": "short"}),
+            o().priority(5),
+        ));
     }
-    let ids: Vec<i64> = db.enqueue_system(&jobs).await.iter().map(|e| e.id.0).collect();
+    let ids: Vec<i64> = db
+        .enqueue_system(&jobs)
+        .await
+        .iter()
+        .map(|e| e.id.0)
+        .collect();
     let env = [
         ("WORKER_QUEUES", "default=2"),
         ("WORKER_BUFFER", "20"),
         ("JOB_FETCH_BATCH", "50"),
     ];
     let mut worker = WorkerProcess::spawn(&db, &env);
-    wait_for(Duration::from_secs(20), "2 running and 10 buffered jobs", || async {
-        let started = db.runs_of(ids[0]).await + db.runs_of(ids[1]).await;
-        (started == 2 && held_by(&db, &worker).await == 12).then_some(())
-    })
+    wait_for(
+        Duration::from_secs(20),
+        "2 running and 10 buffered jobs",
+        || async {
+            let started = db.runs_of(ids[0]).await + db.runs_of(ids[1]).await;
+            (started == 2 && held_by(&db, &worker).await == 12).then_some(())
+        },
+    )
     .await;
     worker.sigterm();
     let status = worker.wait(Duration::from_secs(20)).await;
@@ -237,15 +317,28 @@ async fn sigterm_lets_running_jobs_finish_and_returns_buffered_ones_with_unchang
                 .fetch_one(&db.su)
                 .await
                 .unwrap();
-        assert_eq!((state.as_str(), attempt, by), ("available", 0, None), "buffered job {id} returned unspent");
+        assert_eq!(
+            (state.as_str(), attempt, by),
+            ("available", 0, None),
+            "buffered job {id} returned unspent"
+        );
         assert_eq!(db.runs_of(*id).await, 0);
     }
     // Another worker picks them up as first attempts.
     let mut next = WorkerProcess::spawn(&db, &env);
-    wait_for(Duration::from_secs(20), "the returned jobs to run", || async {
-        (count(&db, "SELECT count(*) FROM jobs WHERE state = 'completed' AND attempt = 1").await == 12)
-            .then_some(())
-    })
+    wait_for(
+        Duration::from_secs(20),
+        "the returned jobs to run",
+        || async {
+            (count(
+                &db,
+                "SELECT count(*) FROM jobs WHERE state = 'completed' AND attempt = 1",
+            )
+            .await
+                == 12)
+                .then_some(())
+        },
+    )
     .await;
     next.sigterm();
     next.wait(Duration::from_secs(20)).await;

@@ -13,18 +13,37 @@ use crate::support::{InProcessWorker, JobsDb, raw_job, test_settings, wait_for, 
 async fn an_expired_lease_is_rescued_and_the_old_holder_can_no_longer_ack() {
     let db = JobsDb::new().await;
     let job = db
-        .enqueue_system(&[raw_job("test.record", json!({}), JobOptions::default().max_attempts(5))])
+        .enqueue_system(&[raw_job(
+            "test.record",
+            json!({}),
+            JobOptions::default().max_attempts(5),
+        )])
         .await[0];
-    let claimed = claim(&db.system, "default", 10, "dead-worker", Duration::from_millis(300))
-        .await
-        .unwrap();
+    let claimed = claim(
+        &db.system,
+        "default",
+        10,
+        "dead-worker",
+        Duration::from_millis(300),
+    )
+    .await
+    .unwrap();
     assert_eq!(claimed.len(), 1);
     // A live holder keeps its lease by heartbeat.
-    let renewed = heartbeat(&db.system, "dead-worker", &[(job.id, 1)], Duration::from_millis(300))
-        .await
-        .unwrap();
+    let renewed = heartbeat(
+        &db.system,
+        "dead-worker",
+        &[(job.id, 1)],
+        Duration::from_millis(300),
+    )
+    .await
+    .unwrap();
     assert_eq!(renewed.len(), 1);
-    assert_eq!(rescue_expired(&db.system, 100).await.unwrap(), 0, "lease still valid");
+    assert_eq!(
+        rescue_expired(&db.system, 100).await.unwrap(),
+        0,
+        "lease still valid"
+    );
     tokio::time::sleep(Duration::from_millis(400)).await;
     assert_eq!(rescue_expired(&db.system, 100).await.unwrap(), 1);
     assert_eq!(db.state(job.id.0).await, "retryable");
@@ -36,11 +55,18 @@ async fn an_expired_lease_is_rescued_and_the_old_holder_can_no_longer_ack() {
     assert_eq!(errors[0]["kind"], "lease_expired");
     assert!(errors[0]["error"].as_str().unwrap().contains("dead-worker"));
     // The presumed-dead holder's late ack and heartbeat change nothing.
-    let done = complete_many(&db.system, "dead-worker", &[(job.id, 1)]).await.unwrap();
-    assert!(done.is_empty());
-    let renewed = heartbeat(&db.system, "dead-worker", &[(job.id, 1)], Duration::from_secs(30))
+    let done = complete_many(&db.system, "dead-worker", &[(job.id, 1)])
         .await
         .unwrap();
+    assert!(done.is_empty());
+    let renewed = heartbeat(
+        &db.system,
+        "dead-worker",
+        &[(job.id, 1)],
+        Duration::from_secs(30),
+    )
+    .await
+    .unwrap();
     assert!(renewed.is_empty());
     assert_eq!(db.state(job.id.0).await, "retryable");
 }
@@ -51,7 +77,12 @@ async fn pruning_deletes_finalized_jobs_past_their_retention_in_bounded_batches(
     let jobs: Vec<_> = (0..6)
         .map(|_| raw_job("test.record", json!({}), JobOptions::default()))
         .collect();
-    let ids: Vec<i64> = db.enqueue_system(&jobs).await.iter().map(|e| e.id.0).collect();
+    let ids: Vec<i64> = db
+        .enqueue_system(&jobs)
+        .await
+        .iter()
+        .map(|e| e.id.0)
+        .collect();
     let set = |state: &'static str, age_hours: i32, id: i64| {
         let su = db.su.clone();
         async move {
@@ -94,18 +125,38 @@ async fn pruning_deletes_finalized_jobs_past_their_retention_in_bounded_batches(
 async fn a_cron_tick_fires_once_however_many_workers_reach_it() {
     let db = JobsDb::new().await;
     let tick = chrono::Utc::now();
-    let job = || raw_job("test.record", json!({"label": "cron"}), JobOptions::default());
+    let job = || {
+        raw_job(
+            "test.record",
+            json!({"label": "cron"}),
+            JobOptions::default(),
+        )
+    };
     let mut fired = 0;
     for worker in ["w1", "w2", "w3"] {
-        if fire_tick(&db.system, "nightly", tick, worker, job()).await.unwrap().is_some() {
+        if fire_tick(&db.system, "nightly", tick, worker, job())
+            .await
+            .unwrap()
+            .is_some()
+        {
             fired += 1;
         }
     }
     assert_eq!(fired, 1);
     let next = tick + chrono::Duration::seconds(1);
-    assert!(fire_tick(&db.system, "nightly", next, "w2", job()).await.unwrap().is_some());
+    assert!(
+        fire_tick(&db.system, "nightly", next, "w2", job())
+            .await
+            .unwrap()
+            .is_some()
+    );
     // An old tick arriving late never fires again.
-    assert!(fire_tick(&db.system, "nightly", tick, "w3", job()).await.unwrap().is_none());
+    assert!(
+        fire_tick(&db.system, "nightly", tick, "w3", job())
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(db.scalar_i64("SELECT count(*) FROM jobs").await, 2);
 }
 
@@ -116,7 +167,8 @@ fn run_cli(db: &JobsDb, args: &[&str]) -> (bool, String) {
         .env("RUST_LOG", "warn")
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
     (out.status.success(), text)
 }
 
@@ -131,14 +183,19 @@ async fn operators_can_see_stats_list_retry_and_cancel_jobs() {
             raw_job("test.record", json!({}), o().run_at(later)),
         ])
         .await;
-    sqlx::query("UPDATE jobs SET state = 'discarded', finalized_at = now(), attempt = 25 WHERE id = $1")
-        .bind(got[0].id.0)
-        .execute(&db.su)
-        .await
-        .unwrap();
+    sqlx::query(
+        "UPDATE jobs SET state = 'discarded', finalized_at = now(), attempt = 25 WHERE id = $1",
+    )
+    .bind(got[0].id.0)
+    .execute(&db.su)
+    .await
+    .unwrap();
     let (ok, stats) = run_cli(&db, &["jobs", "stats"]);
     assert!(ok, "{stats}");
-    assert!(stats.contains("default") && stats.contains("discarded"), "{stats}");
+    assert!(
+        stats.contains("default") && stats.contains("discarded"),
+        "{stats}"
+    );
     let (ok, list) = run_cli(&db, &["jobs", "list", "--state", "discarded"]);
     assert!(ok && list.contains(&got[0].id.0.to_string()), "{list}");
     let (ok, out) = run_cli(&db, &["jobs", "retry", &got[0].id.0.to_string()]);
@@ -171,8 +228,12 @@ async fn the_worker_serves_prometheus_metrics_with_queue_depth_and_run_times() {
     let job = db
         .enqueue_system(&[raw_job("test.record", json!({}), JobOptions::default())])
         .await[0];
-    db.enqueue_system(&[raw_job("test.record", json!({}), JobOptions::default().queue("other"))])
-        .await;
+    db.enqueue_system(&[raw_job(
+        "test.record",
+        json!({}),
+        JobOptions::default().queue("other"),
+    )])
+    .await;
     let worker = InProcessWorker::start(&db, settings);
     wait_for(Duration::from_secs(10), "the job to complete", || async {
         (db.state(job.id.0).await == "completed").then_some(())

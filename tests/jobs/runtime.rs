@@ -47,7 +47,14 @@ async fn a_job_failing_three_times_runs_at_increasing_intervals_with_jitter_then
     let mut ids = Vec::new();
     for _ in 0..6 {
         let e = db
-            .enqueue_as(user, &FlakyJob { fail_times: 3, panic: false }, JobOptions::default())
+            .enqueue_as(
+                user,
+                &FlakyJob {
+                    fail_times: 3,
+                    panic: false,
+                },
+                JobOptions::default(),
+            )
             .await;
         ids.push(e.id.0);
     }
@@ -64,18 +71,32 @@ async fn a_job_failing_three_times_runs_at_increasing_intervals_with_jitter_then
         assert_eq!(g.len(), 3);
         assert!(g[0] < g[1] && g[1] < g[2], "intervals grow: {g:?}");
         for (gap, n) in g.iter().zip(nominal) {
-            assert!(*gap >= n * 0.8 - 0.01 && *gap <= n * 1.2 + 0.5, "gap {gap} vs nominal {n}");
+            assert!(
+                *gap >= n * 0.8 - 0.01 && *gap <= n * 1.2 + 0.5,
+                "gap {gap} vs nominal {n}"
+            );
         }
         first_gaps.push(g[0]);
         let errors = errors_of(&db, *id).await;
-        let attempts: Vec<i64> = errors.iter().map(|e| e["attempt"].as_i64().unwrap()).collect();
+        let attempts: Vec<i64> = errors
+            .iter()
+            .map(|e| e["attempt"].as_i64().unwrap())
+            .collect();
         assert_eq!(attempts, vec![1, 2, 3]);
-        assert!(errors[0]["error"].as_str().unwrap().contains("flaky failure on attempt 1"));
+        assert!(
+            errors[0]["error"]
+                .as_str()
+                .unwrap()
+                .contains("flaky failure on attempt 1")
+        );
     }
     let spread = first_gaps.iter().cloned().fold(f64::MIN, f64::max)
         - first_gaps.iter().cloned().fold(f64::MAX, f64::min);
     println!("first retry gaps of 6 jobs failing together: {first_gaps:?}");
-    assert!(spread > 0.02, "jitter spreads retries of jobs that failed together: {first_gaps:?}");
+    assert!(
+        spread > 0.02,
+        "jitter spreads retries of jobs that failed together: {first_gaps:?}"
+    );
 }
 
 #[tokio::test]
@@ -86,12 +107,22 @@ async fn a_job_failing_forever_ends_discarded_after_max_attempts_with_its_error_
     let forever = db
         .enqueue_as(
             user,
-            &FlakyJob { fail_times: i32::MAX, panic: false },
+            &FlakyJob {
+                fail_times: i32::MAX,
+                panic: false,
+            },
             JobOptions::default().max_attempts(3),
         )
         .await;
     let panics_once = db
-        .enqueue_as(user, &FlakyJob { fail_times: 1, panic: true }, JobOptions::default())
+        .enqueue_as(
+            user,
+            &FlakyJob {
+                fail_times: 1,
+                panic: true,
+            },
+            JobOptions::default(),
+        )
         .await;
     wait_state(&db, forever.id.0, "discarded", Duration::from_secs(30)).await;
     wait_state(&db, panics_once.id.0, "completed", Duration::from_secs(30)).await;
@@ -106,16 +137,22 @@ async fn a_job_failing_forever_ends_discarded_after_max_attempts_with_its_error_
         assert!(e["at"].as_str().is_some());
         assert!(e["error"].as_str().unwrap().starts_with("flaky failure"));
     }
-    let finalized: bool = sqlx::query_scalar("SELECT finalized_at IS NOT NULL FROM jobs WHERE id = $1")
-        .bind(forever.id.0)
-        .fetch_one(&db.su)
-        .await
-        .unwrap();
+    let finalized: bool =
+        sqlx::query_scalar("SELECT finalized_at IS NOT NULL FROM jobs WHERE id = $1")
+            .bind(forever.id.0)
+            .fetch_one(&db.su)
+            .await
+            .unwrap();
     assert!(finalized);
     let errors = errors_of(&db, panics_once.id.0).await;
     assert_eq!(errors.len(), 1);
     assert_eq!(errors[0]["kind"], "panic");
-    assert!(errors[0]["error"].as_str().unwrap().contains("panics on attempt 1"));
+    assert!(
+        errors[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("panics on attempt 1")
+    );
 }
 
 #[tokio::test]
@@ -124,20 +161,41 @@ async fn a_poisoned_payload_in_the_middle_of_a_batch_is_discarded_alone() {
     let o = JobOptions::default;
     let mut batch = Vec::new();
     for i in 0..10 {
-        batch.push(raw_job("test.record", json!({"label": format!("good-{i}")}), o()));
+        batch.push(raw_job(
+            "test.record",
+            json!({"label": format!("good-{i}")}),
+            o(),
+        ));
     }
-    batch.push(raw_job("test.record", json!({"sleep_ms": "not a number"}), o()));
+    batch.push(raw_job(
+        "test.record",
+        json!({"sleep_ms": "not a number"}),
+        o(),
+    ));
     batch.push(raw_job("test.no_such_kind", json!({}), o()));
     for i in 10..20 {
-        batch.push(raw_job("test.record", json!({"label": format!("good-{i}")}), o()));
+        batch.push(raw_job(
+            "test.record",
+            json!({"label": format!("good-{i}")}),
+            o(),
+        ));
     }
-    let ids: Vec<i64> = db.enqueue_system(&batch).await.iter().map(|e| e.id.0).collect();
+    let ids: Vec<i64> = db
+        .enqueue_system(&batch)
+        .await
+        .iter()
+        .map(|e| e.id.0)
+        .collect();
     let mut settings = test_settings("default", 4);
     settings.fetch_batch = 100;
     settings.buffer = Some(100);
     let worker = InProcessWorker::start(&db, settings);
     for (i, id) in ids.iter().enumerate() {
-        let expected = if i == 10 || i == 11 { "discarded" } else { "completed" };
+        let expected = if i == 10 || i == 11 {
+            "discarded"
+        } else {
+            "completed"
+        };
         wait_state(&db, *id, expected, Duration::from_secs(20)).await;
     }
     worker.stop().await;
@@ -153,12 +211,20 @@ async fn a_poisoned_payload_in_the_middle_of_a_batch_is_discarded_alone() {
     assert_eq!(poisoned.len(), 1);
     assert_eq!(poisoned[0]["kind"], "decode");
     assert!(
-        poisoned[0]["error"].as_str().unwrap().contains("cannot decode test.record payload"),
+        poisoned[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("cannot decode test.record payload"),
         "{poisoned:?}"
     );
     let unknown = errors_of(&db, ids[11]).await;
     assert_eq!(unknown[0]["kind"], "unknown_kind");
-    assert!(unknown[0]["error"].as_str().unwrap().contains("test.no_such_kind"));
+    assert!(
+        unknown[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("test.no_such_kind")
+    );
 }
 
 #[tokio::test]
@@ -172,7 +238,11 @@ async fn a_handler_can_snooze_without_spending_an_attempt_and_complete_in_its_ow
     let in_tx = db
         .enqueue_as(
             user,
-            &RecordJob { label: None, sleep_ms: 0, complete_in_tx: true },
+            &RecordJob {
+                label: None,
+                sleep_ms: 0,
+                complete_in_tx: true,
+            },
             JobOptions::default(),
         )
         .await;
@@ -194,7 +264,10 @@ async fn a_handler_can_snooze_without_spending_an_attempt_and_complete_in_its_ow
     .fetch_one(&db.su)
     .await
     .unwrap();
-    assert_eq!(marker, 1, "the handler's write committed with its completion");
+    assert_eq!(
+        marker, 1,
+        "the handler's write committed with its completion"
+    );
 }
 
 #[tokio::test]
@@ -202,14 +275,21 @@ async fn a_running_job_sees_a_cancellation_signal_and_ends_cancelled() {
     let db = JobsDb::new().await;
     let worker = InProcessWorker::start(&db, test_settings("default", 2));
     let job = db
-        .enqueue_system(&[raw_job("test.record", json!({"sleep_ms": 60000}), JobOptions::default())])
+        .enqueue_system(&[raw_job(
+            "test.record",
+            json!({"sleep_ms": 60000}),
+            JobOptions::default(),
+        )])
         .await[0];
     wait_for(Duration::from_secs(10), "the job to start", || async {
         (db.runs_of(job.id.0).await == 1).then_some(())
     })
     .await;
     let mut conn = db.system.acquire().await.unwrap();
-    assert_eq!(cancel(&mut conn, job.id).await.unwrap(), CancelOutcome::Requested);
+    assert_eq!(
+        cancel(&mut conn, job.id).await.unwrap(),
+        CancelOutcome::Requested
+    );
     drop(conn);
     wait_state(&db, job.id.0, "cancelled", Duration::from_secs(10)).await;
     worker.stop().await;

@@ -54,12 +54,14 @@ impl JobsDb {
     }
 
     pub async fn customer(&self, user: UserId, name: &str) -> uuid::Uuid {
-        sqlx::query_scalar("INSERT INTO customers (user_id, first_name) VALUES ($1, $2) RETURNING id")
-            .bind(user.0)
-            .bind(name)
-            .fetch_one(&self.su)
-            .await
-            .unwrap()
+        sqlx::query_scalar(
+            "INSERT INTO customers (user_id, first_name) VALUES ($1, $2) RETURNING id",
+        )
+        .bind(user.0)
+        .bind(name)
+        .fetch_one(&self.su)
+        .await
+        .unwrap()
     }
 
     /// Enqueues in a committed tenant transaction of `user`.
@@ -116,7 +118,10 @@ where
         if let Some(v) = check().await {
             return v;
         }
-        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            start.elapsed() < timeout,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -231,7 +236,13 @@ impl WorkerProcess {
     pub async fn wait(&mut self, timeout: Duration) -> std::process::ExitStatus {
         tokio::time::timeout(timeout, self.child.wait())
             .await
-            .unwrap_or_else(|_| panic!("worker {} did not exit; log: {}", self.pid, self.log.display()))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "worker {} did not exit; log: {}",
+                    self.pid,
+                    self.log.display()
+                )
+            })
             .unwrap()
     }
 

@@ -5,7 +5,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Args, Parser, Subcommand};
 use fieldwork_core::queue::JobState;
 
 use crate::settings::{WorkerSettings, parse_queues};
@@ -114,7 +115,7 @@ pub struct RunArgs {
     #[arg(long, env = "JOB_POLL_INTERVAL_MS", default_value_t = 1000)]
     pub poll_interval_ms: u64,
     /// Poll only, no LISTEN/NOTIFY (PgBouncer in transaction pooling mode).
-    #[arg(long, env = "JOB_POLL_ONLY")]
+    #[arg(long, env = "JOB_POLL_ONLY", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub poll_only: bool,
     /// Lease of a claimed job in seconds, renewed every third of it; a job whose worker
     /// dies runs again once its lease expired.
@@ -136,7 +137,7 @@ pub struct RunArgs {
     #[arg(long, env = "METRICS_ADDR")]
     pub metrics_addr: Option<SocketAddr>,
     /// Register the test/bench job kinds (test.*, bench.*). For tests and the bench only.
-    #[arg(long, env = "FIELDWORK_TEST_KINDS")]
+    #[arg(long, env = "FIELDWORK_TEST_KINDS", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub test_kinds: bool,
     /// With --test-kinds: cron expression (seconds first) of the `test.cron` schedule.
     #[arg(long, env = "FIELDWORK_TEST_CRON")]
@@ -154,7 +155,10 @@ impl RunArgs {
             return Err("JOB_LEASE_SECS must be at least 0.3".into());
         }
         Ok(WorkerSettings {
-            queues: parse_queues(self.queues.as_deref().unwrap_or(""), self.concurrency.max(1))?,
+            queues: parse_queues(
+                self.queues.as_deref().unwrap_or(""),
+                self.concurrency.max(1),
+            )?,
             default_concurrency: self.concurrency.max(1),
             buffer: self.buffer,
             fetch_batch: self.fetch_batch.max(1),
@@ -166,8 +170,14 @@ impl RunArgs {
                 .map(|s| secs("JOB_RESCUE_INTERVAL_SECS", s))
                 .transpose()?,
             shutdown_timeout: secs("WORKER_SHUTDOWN_TIMEOUT_SECS", self.shutdown_timeout_secs)?,
-            keep_completed: secs("JOB_KEEP_COMPLETED_HOURS", self.keep_completed_hours * 3600.0)?,
-            keep_discarded: secs("JOB_KEEP_DISCARDED_DAYS", self.keep_discarded_days * 86400.0)?,
+            keep_completed: secs(
+                "JOB_KEEP_COMPLETED_HOURS",
+                self.keep_completed_hours * 3600.0,
+            )?,
+            keep_discarded: secs(
+                "JOB_KEEP_DISCARDED_DAYS",
+                self.keep_discarded_days * 86400.0,
+            )?,
             metrics_addr: self.metrics_addr,
             test_kinds: self.test_kinds,
             test_cron: self.test_cron.clone(),

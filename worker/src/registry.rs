@@ -53,17 +53,20 @@ impl Registry {
         Fut: Future<Output = JobResult> + Send + 'static,
     {
         let handler = Arc::new(handler);
-        let run: Arc<RunFn> = Arc::new(move |args: &str, ctx: JobContext| {
-            match serde_json::from_str::<J>(args) {
+        let run: Arc<RunFn> = Arc::new(
+            move |args: &str, ctx: JobContext| match serde_json::from_str::<J>(args) {
                 Ok(job) => Box::pin(handler(job, ctx)),
                 Err(e) => {
                     let msg = format!("cannot decode {} payload: {e}", J::KIND);
                     Box::pin(async move { Err(JobError::decode(msg)) })
                 }
-            }
-        });
+            },
+        );
         if self.handlers.contains_key(J::KIND) {
-            tracing::error!(kind = J::KIND, "job kind registered twice; keeping the first");
+            tracing::error!(
+                kind = J::KIND,
+                "job kind registered twice; keeping the first"
+            );
             return self;
         }
         self.handlers.insert(

@@ -107,7 +107,9 @@ pub fn parse_queues(spec: &str, default_concurrency: usize) -> Result<Vec<QueueS
             return Err(format!("WORKER_QUEUES: invalid queue name {name:?}"));
         }
         if concurrency == 0 {
-            return Err(format!("WORKER_QUEUES: {name} needs a concurrency of at least 1"));
+            return Err(format!(
+                "WORKER_QUEUES: {name} needs a concurrency of at least 1"
+            ));
         }
         if out.iter().any(|q| q.name == name) {
             return Err(format!("WORKER_QUEUES: {name} listed twice"));

@@ -119,7 +119,10 @@ async fn run_flaky(job: FlakyJob, ctx: JobContext) -> JobResult {
         if job.panic {
             panic!("flaky job panics on attempt {}", ctx.attempt());
         }
-        return Err(JobError::failed(format!("flaky failure on attempt {}", ctx.attempt())));
+        return Err(JobError::failed(format!(
+            "flaky failure on attempt {}",
+            ctx.attempt()
+        )));
     }
     Ok(())
 }

@@ -42,7 +42,10 @@ impl ErrorEntry {
 pub enum Resolution {
     /// Failed: `retryable` at `at`, or `discarded` if that was the last attempt (or
     /// `cancelled` if a cancellation was requested meanwhile).
-    Retry { at: DateTime<Utc>, error: ErrorEntry },
+    Retry {
+        at: DateTime<Utc>,
+        error: ErrorEntry,
+    },
     /// Not a failure: run again at `at` without spending the attempt.
     Snooze { at: DateTime<Utc> },
     /// Failed for good (undecodable payload, unknown kind, handler gave up).
@@ -162,9 +165,11 @@ pub async fn fail_many(pool: &PgPool, worker: &str, failures: &[Failure]) -> Res
         };
         actions.push(action);
         ats.push(at);
-        errors.push(error.map(serde_json::to_value).transpose().map_err(|e| {
-            crate::Error::Internal(format!("cannot serialize error entry: {e}"))
-        })?);
+        errors.push(
+            error.map(serde_json::to_value).transpose().map_err(|e| {
+                crate::Error::Internal(format!("cannot serialize error entry: {e}"))
+            })?,
+        );
     }
     Ok(sqlx::query_as(FINISH_SQL)
         .bind(ids)

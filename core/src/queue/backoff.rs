@@ -54,7 +54,11 @@ mod tests {
     fn jittered_delays_stay_within_twenty_percent_and_vary() {
         let base = Duration::from_millis(1000);
         let samples: Vec<Duration> = (0..500).map(|_| jitter(base)).collect();
-        assert!(samples.iter().all(|d| *d >= base.mul_f64(0.8) && *d <= base.mul_f64(1.2)));
+        assert!(
+            samples
+                .iter()
+                .all(|d| *d >= base.mul_f64(0.8) && *d <= base.mul_f64(1.2))
+        );
         let distinct: std::collections::HashSet<_> = samples.iter().collect();
         assert!(distinct.len() > 400, "jitter must spread retries");
         let below = samples.iter().filter(|d| **d < base).count();

@@ -5,9 +5,9 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
+use super::Enqueued;
 use super::enqueue::insert;
 use super::job::NewJob;
-use super::Enqueued;
 use crate::error::Result;
 
 /// Fires tick `tick` of schedule `name` unless some worker already did: returns the

@@ -53,7 +53,9 @@ pub async fn insert_many(conn: &mut PgConnection, jobs: &[NewJob]) -> Result<Vec
     }
     if jobs.iter().all(|j| j.unique_key.is_none()) {
         if inserted.len() != jobs.len() {
-            return Err(Error::Internal("insert skipped rows without a unique key".into()));
+            return Err(Error::Internal(
+                "insert skipped rows without a unique key".into(),
+            ));
         }
         return Ok(inserted
             .into_iter()
@@ -200,7 +202,10 @@ async fn resolve_unique(
                 metrics::inserted(&jobs[i].queue, &jobs[i].kind);
             }
         }
-        missing = remaining.into_iter().filter(|&i| out[i].is_none()).collect();
+        missing = remaining
+            .into_iter()
+            .filter(|&i| out[i].is_none())
+            .collect();
     }
     out.into_iter()
         .map(|e| e.ok_or_else(|| Error::Conflict("unique key kept changing; try again".into())))

@@ -97,7 +97,14 @@ impl NewJob {
     pub fn new<J: Job>(job: &J, options: JobOptions) -> Result<NewJob> {
         let args = serde_json::value::to_raw_value(job)
             .map_err(|e| Error::Internal(format!("cannot serialize job {}: {e}", J::KIND)))?;
-        Self::raw(J::KIND, args, J::QUEUE, J::PRIORITY, J::MAX_ATTEMPTS, options)
+        Self::raw(
+            J::KIND,
+            args,
+            J::QUEUE,
+            J::PRIORITY,
+            J::MAX_ATTEMPTS,
+            options,
+        )
     }
 
     /// An untyped job (operators, tests, cron): `args` must be a JSON value.
@@ -139,9 +146,16 @@ impl NewJob {
             return Err(Error::field("max_attempts", "must be at least 1"));
         }
         if self.args.get().len() > MAX_ARGS_BYTES {
-            return Err(Error::field("args", "serialized job is larger than 256 KiB"));
+            return Err(Error::field(
+                "args",
+                "serialized job is larger than 256 KiB",
+            ));
         }
-        if self.unique_key.as_ref().is_some_and(|k| k.is_empty() || k.len() > 512) {
+        if self
+            .unique_key
+            .as_ref()
+            .is_some_and(|k| k.is_empty() || k.len() > 512)
+        {
             return Err(Error::field("unique_key", "must be 1 to 512 characters"));
         }
         Ok(())

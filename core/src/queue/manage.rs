@@ -79,9 +79,9 @@ pub async fn cancel_by_unique_key(
         "user_id IS NOT DISTINCT FROM app_current_user_id() AND unique_key = $1
          AND state IN ('scheduled', 'available', 'retryable', 'running')"
     ))
-        .bind(unique_key)
-        .fetch_optional(conn)
-        .await?;
+    .bind(unique_key)
+    .fetch_optional(conn)
+    .await?;
     let (id, old, changed, _) = row.ok_or(Error::NotFound("job not found"))?;
     Ok((JobId(id), outcome(old, changed)))
 }
@@ -156,4 +156,3 @@ pub async fn prune(
     }
     Ok(total)
 }
-

@@ -37,8 +37,12 @@ static DISCARDED: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
         "Jobs discarded (attempts exhausted, undecodable payload, unknown kind)",
     )
 });
-static CANCELLED: LazyLock<Option<IntCounterVec>> =
-    LazyLock::new(|| counter("fieldwork_jobs_cancelled_total", "Running jobs that ended cancelled"));
+static CANCELLED: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
+    counter(
+        "fieldwork_jobs_cancelled_total",
+        "Running jobs that ended cancelled",
+    )
+});
 static SNOOZED: LazyLock<Option<IntCounterVec>> =
     LazyLock::new(|| counter("fieldwork_jobs_snoozed_total", "Job runs that snoozed"));
 static RESCUED: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
@@ -82,7 +86,11 @@ pub static QUEUE_OLDEST_AGE: LazyLock<Option<prometheus::GaugeVec>> = LazyLock::
 });
 /// Jobs this process holds (claimed, not yet acknowledged).
 pub static HELD: LazyLock<Option<IntGauge>> = LazyLock::new(|| {
-    register_int_gauge!("fieldwork_worker_held_jobs", "Jobs this worker holds under lease").ok()
+    register_int_gauge!(
+        "fieldwork_worker_held_jobs",
+        "Jobs this worker holds under lease"
+    )
+    .ok()
 });
 /// Jobs table health (sampled on scrape), for bloat alerts.
 pub static TABLE: LazyLock<Option<IntGaugeVec>> = LazyLock::new(|| {
@@ -123,7 +131,8 @@ pub fn rescued(queue: &str, kind: &str) {
 }
 pub fn run_time(queue: &str, kind: &str, took: Duration) {
     if let Some(m) = RUN_TIME.as_ref() {
-        m.with_label_values(&[queue, kind]).observe(took.as_secs_f64());
+        m.with_label_values(&[queue, kind])
+            .observe(took.as_secs_f64());
     }
 }
 pub fn leases_lost(n: u64) {
@@ -134,7 +143,9 @@ pub fn leases_lost(n: u64) {
 
 /// Registers every metric now, so a scrape lists them before the first job.
 pub fn init() {
-    for m in [&INSERTED, &COMPLETED, &FAILED, &DISCARDED, &CANCELLED, &SNOOZED, &RESCUED] {
+    for m in [
+        &INSERTED, &COMPLETED, &FAILED, &DISCARDED, &CANCELLED, &SNOOZED, &RESCUED,
+    ] {
         LazyLock::force(m);
     }
     LazyLock::force(&RUN_TIME);

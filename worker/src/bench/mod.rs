@@ -25,7 +25,11 @@ pub async fn run(database_url: &str, command: BenchCommand) -> anyhow::Result<()
     println!(
         "postgres {pg_version}; {} CPUs; build {}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        if cfg!(debug_assertions) { "debug (use --release)" } else { "release" }
+        if cfg!(debug_assertions) {
+            "debug (use --release)"
+        } else {
+            "release"
+        }
     );
     clean(&system).await?;
     let result = match command {

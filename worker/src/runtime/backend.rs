@@ -6,16 +6,16 @@
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
+use apalis_core::backend::finalize::Ephemeral;
 use apalis_core::backend::queue::Queue;
 use apalis_core::backend::{Backend, BackendConfig};
-use apalis_core::backend::finalize::Ephemeral;
 use apalis_core::task::Task;
 use apalis_core::task::builder::TaskBuilder;
 use apalis_core::task::task_id::TaskId;
 use apalis_core::worker::context::WorkerContext;
 use fieldwork_core::queue::{ClaimedJob, claim, release};
-use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
 use tokio::sync::mpsc;
 
 use super::ack::AckLayer;
@@ -77,7 +77,15 @@ async fn fetch_loop(shared: Arc<Shared>, queue: usize, tx: mpsc::UnboundedSender
             continue;
         }
         let want = free.min(settings.fetch_batch.max(1));
-        match claim(&shared.system_pool, &slot.name, want, &shared.worker_id, settings.lease).await {
+        match claim(
+            &shared.system_pool,
+            &slot.name,
+            want,
+            &shared.worker_id,
+            settings.lease,
+        )
+        .await
+        {
             Ok(jobs) => {
                 error_delay = std::time::Duration::from_millis(100);
                 let full = jobs.len() == want;
@@ -114,7 +122,11 @@ impl Backend for PgQueueBackend {
     type Task = Task<JobRun>;
     type Error = BackendError;
 
-    fn poll_ready(&mut self, _: &mut Context<'_>, _: &WorkerContext) -> Poll<Result<(), Self::Error>> {
+    fn poll_ready(
+        &mut self,
+        _: &mut Context<'_>,
+        _: &WorkerContext,
+    ) -> Poll<Result<(), Self::Error>> {
         Poll::Ready(Ok(()))
     }
 
@@ -155,7 +167,11 @@ impl Backend for PgQueueBackend {
         }
     }
 
-    fn poll_close(&mut self, cx: &mut Context<'_>, _: &WorkerContext) -> Poll<Result<(), Self::Error>> {
+    fn poll_close(
+        &mut self,
+        cx: &mut Context<'_>,
+        _: &WorkerContext,
+    ) -> Poll<Result<(), Self::Error>> {
         if self.closing.is_none() {
             let shared = self.shared.clone();
             let fetcher = self.fetcher.take();

@@ -50,7 +50,8 @@ pub async fn cron_loop(shared: Arc<Shared>, schedules: Vec<CronSchedule>) {
     }
     let mut stop = shared.stop.subscribe();
     let start = Utc::now();
-    let mut next: Vec<Option<DateTime<Utc>>> = schedules.iter().map(|s| s.next_after(start)).collect();
+    let mut next: Vec<Option<DateTime<Utc>>> =
+        schedules.iter().map(|s| s.next_after(start)).collect();
     loop {
         let Some(due) = next.iter().flatten().min().copied() else {
             return;
@@ -84,7 +85,15 @@ async fn fire(shared: &Shared, schedule: &CronSchedule, tick: DateTime<Utc>) {
             return;
         }
     };
-    match fire_tick(&shared.system_pool, &schedule.name, tick, &shared.worker_id, job).await {
+    match fire_tick(
+        &shared.system_pool,
+        &schedule.name,
+        tick,
+        &shared.worker_id,
+        job,
+    )
+    .await
+    {
         Ok(Some(job)) => {
             tracing::info!(schedule = %schedule.name, %tick, job = %job.id, "cron tick fired")
         }

@@ -120,7 +120,9 @@ impl Held {
             );
         }
         drop(map);
-        self.queues[queue].held.fetch_add(jobs.len(), Ordering::AcqRel);
+        self.queues[queue]
+            .held
+            .fetch_add(jobs.len(), Ordering::AcqRel);
         if let Some(g) = metrics::HELD.as_ref() {
             g.add(jobs.len() as i64);
         }

@@ -39,7 +39,14 @@ pub async fn heartbeat_loop(shared: Arc<Shared>, mut done: watch::Receiver<bool>
         if held.is_empty() {
             continue;
         }
-        match heartbeat(&shared.system_pool, &shared.worker_id, &held, shared.settings.lease).await {
+        match heartbeat(
+            &shared.system_pool,
+            &shared.worker_id,
+            &held,
+            shared.settings.lease,
+        )
+        .await
+        {
             Ok(renewed) => {
                 let kept: HashSet<JobId> = renewed.iter().map(|r| r.id).collect();
                 let lost: Vec<JobId> = held
@@ -126,7 +133,10 @@ pub async fn rescue_loop(shared: Arc<Shared>) {
             }
         }
         if total > 0 {
-            tracing::warn!(rescued = total, "returned jobs whose worker stopped renewing their lease");
+            tracing::warn!(
+                rescued = total,
+                "returned jobs whose worker stopped renewing their lease"
+            );
             shared.scheduler_wake.notify_one();
         }
     }
@@ -140,7 +150,15 @@ pub async fn prune_loop(shared: Arc<Shared>) {
         if sleep_or_stop(&mut stop, s.prune_interval).await {
             return;
         }
-        match prune(&shared.system_pool, s.keep_completed, s.keep_discarded, 1000, 50).await {
+        match prune(
+            &shared.system_pool,
+            s.keep_completed,
+            s.keep_discarded,
+            1000,
+            50,
+        )
+        .await
+        {
             Ok(0) => {}
             Ok(n) => tracing::info!(deleted = n, "pruned finalized jobs"),
             Err(e) => tracing::warn!(error = %e, "pruning jobs failed"),

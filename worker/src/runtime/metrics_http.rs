@@ -40,7 +40,10 @@ pub async fn serve(shared: Arc<Shared>, addr: SocketAddr) {
 }
 
 async fn scrape(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
-    if tokio::time::timeout(Duration::from_secs(2), sample(&shared)).await.is_err() {
+    if tokio::time::timeout(Duration::from_secs(2), sample(&shared))
+        .await
+        .is_err()
+    {
         tracing::warn!("sampling queue metrics timed out");
     }
     (
@@ -52,9 +55,10 @@ async fn scrape(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
 async fn sample(shared: &Shared) {
     match stats::depths(&shared.system_pool).await {
         Ok(depths) => {
-            if let (Some(depth), Some(age)) =
-                (metrics::QUEUE_DEPTH.as_ref(), metrics::QUEUE_OLDEST_AGE.as_ref())
-            {
+            if let (Some(depth), Some(age)) = (
+                metrics::QUEUE_DEPTH.as_ref(),
+                metrics::QUEUE_OLDEST_AGE.as_ref(),
+            ) {
                 // Queues that drained report zero rather than their last value.
                 for q in &shared.held.queues {
                     depth.with_label_values(&[&q.name]).set(0);

@@ -95,8 +95,8 @@ pub async fn run(
 ) -> fieldwork_core::Result<()> {
     sqlx::query("SELECT 1").execute(&system_pool).await?;
     let registry = Arc::new(registry(&settings));
-    let schedules = crate::schedules::schedules(&settings)
-        .map_err(fieldwork_core::Error::Internal)?;
+    let schedules =
+        crate::schedules::schedules(&settings).map_err(fieldwork_core::Error::Internal)?;
     let queues = resolve_queues(&settings, &registry);
     let worker_id: Arc<str> = Arc::from(new_worker_id());
     metrics::init();
@@ -133,7 +133,10 @@ pub async fn run(
     );
 
     let (done_tx, done_rx) = watch::channel(false);
-    let mut tasks = vec![tokio::spawn(maintenance::heartbeat_loop(shared.clone(), done_rx))];
+    let mut tasks = vec![tokio::spawn(maintenance::heartbeat_loop(
+        shared.clone(),
+        done_rx,
+    ))];
     if !settings.poll_only {
         tasks.push(tokio::spawn(listener::run(shared.clone())));
     }
@@ -205,7 +208,10 @@ async fn finish_leftovers(shared: &Shared) {
     if running.is_empty() {
         return;
     }
-    tracing::warn!(jobs = running.len(), "shutdown timeout: jobs still running are handed back");
+    tracing::warn!(
+        jobs = running.len(),
+        "shutdown timeout: jobs still running are handed back"
+    );
     let failures: Vec<Failure> = running
         .iter()
         .map(|(id, attempt)| Failure {
