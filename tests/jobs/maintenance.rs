@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use fieldwork_core::queue::cron::fire_tick;
 use fieldwork_core::queue::lease::{heartbeat, rescue_expired};
+use fieldwork_core::queue::schedule::fire_tick;
 use fieldwork_core::queue::{JobOptions, claim, complete_many, prune};
 use serde_json::{Value, json};
 

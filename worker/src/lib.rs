@@ -1,7 +1,7 @@
 //! Fieldwork worker library: `run_worker(ctx, shutdown)` runs one worker process — apalis
 //! workers over the Postgres queue of `fieldwork_core::queue` — until the shutdown future
-//! resolves. Handlers are registered in [`registry::registry`], schedules in
-//! [`schedules::schedules`]; the binary adds operator commands and the bench.
+//! resolves. Handlers are registered in [`registry::registry`], cron schedules in
+//! [`registry::schedules`]; the binary adds operator commands and the bench.
 
 pub mod bench;
 pub mod cli;
@@ -9,7 +9,6 @@ pub mod handler;
 pub mod ops;
 pub mod registry;
 pub mod runtime;
-pub mod schedules;
 pub mod settings;
 pub mod test_kinds;
 

@@ -9,7 +9,6 @@
 pub mod ack;
 pub mod backoff;
 pub mod claim;
-pub mod cron;
 pub mod enqueue;
 pub mod job;
 pub mod lease;

@@ -1,10 +1,16 @@
-//! Scheduling: jobs waiting for a time (`scheduled`, and `retryable` ones waiting out their
-//! backoff) become `available` once due. Promotion wakes the workers of the queues that got
-//! work; `next_due` tells a scheduler how long it may sleep.
+//! Time-driven work. Promotion: jobs waiting for a time (`scheduled`, and `retryable` ones
+//! waiting out their backoff) become `available` once due, waking the workers of the queues
+//! that got work; `next_due` tells a scheduler how long it may sleep. Cron ticks, fired once
+//! across the fleet: a worker that reaches a tick moves the schedule's `last_tick` forward and
+//! enqueues the tick's job in the same transaction; a second worker reaching the same tick
+//! finds `last_tick` already there and does nothing.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
+use super::Enqueued;
+use super::enqueue::insert;
+use super::job::NewJob;
 use crate::error::Result;
 
 /// Makes up to `limit` due jobs available; returns `(queue, count)` for each queue that got
@@ -38,4 +44,39 @@ pub async fn next_due(pool: &PgPool) -> Result<Option<DateTime<Utc>>> {
     )
     .fetch_one(pool)
     .await?)
+}
+
+/// Fires tick `tick` of schedule `name` unless some worker already did: returns the
+/// enqueued job if this call fired it. The job also carries the unique key
+/// `cron:<name>:<tick>` as a second guard.
+pub async fn fire_tick(
+    pool: &PgPool,
+    name: &str,
+    tick: DateTime<Utc>,
+    worker: &str,
+    mut job: NewJob,
+) -> Result<Option<Enqueued>> {
+    let mut tx = pool.begin().await?;
+    let won: Option<String> = sqlx::query_scalar(
+        "INSERT INTO job_cron (name, last_tick, fired_by) VALUES ($1, $2, $3)
+         ON CONFLICT (name) DO UPDATE
+            SET last_tick = EXCLUDED.last_tick, fired_by = EXCLUDED.fired_by, updated_at = now()
+          WHERE job_cron.last_tick < EXCLUDED.last_tick
+         RETURNING name",
+    )
+    .bind(name)
+    .bind(tick)
+    .bind(worker)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if won.is_none() {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    if job.unique_key.is_none() {
+        job.unique_key = Some(format!("cron:{name}:{}", tick.to_rfc3339()));
+    }
+    let enqueued = insert(&mut tx, job).await?;
+    tx.commit().await?;
+    Ok(Some(enqueued))
 }

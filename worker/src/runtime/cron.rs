@@ -1,5 +1,5 @@
 //! Cron: schedules declared in code (cron 0.17 expressions, seconds first) whose ticks every
-//! worker process races to fire; `queue::cron::fire_tick` lets exactly one win each tick.
+//! worker process races to fire; `queue::schedule::fire_tick` lets exactly one win each tick.
 //! A tick that fails or is missed (no worker up) is logged and skipped: the loop goes on.
 
 use std::str::FromStr;
@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use fieldwork_core::queue::NewJob;
-use fieldwork_core::queue::cron::fire_tick;
+use fieldwork_core::queue::schedule::fire_tick;
 
 use super::Shared;
 

@@ -96,7 +96,7 @@ pub async fn run(
     sqlx::query("SELECT 1").execute(&system_pool).await?;
     let registry = Arc::new(registry(&settings));
     let schedules =
-        crate::schedules::schedules(&settings).map_err(fieldwork_core::Error::Internal)?;
+        crate::registry::schedules(&settings).map_err(fieldwork_core::Error::Internal)?;
     let queues = resolve_queues(&settings, &registry);
     let worker_id: Arc<str> = Arc::from(new_worker_id());
     metrics::init();
