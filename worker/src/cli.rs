@@ -74,12 +74,12 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 100_000)]
         jobs: usize,
         /// Jobs per insert statement and per claim.
-        #[arg(long, default_value_t = 1000)]
+        #[arg(long, default_value_t = 2000)]
         batch: usize,
         #[arg(long, default_value_t = 100)]
         concurrency: usize,
         /// Claimed jobs buffered beyond the running ones.
-        #[arg(long, default_value_t = 2000)]
+        #[arg(long, default_value_t = 4000)]
         buffer: usize,
     },
     /// Insert single jobs at a steady rate into an idle worker; prints enqueue→start

@@ -88,7 +88,7 @@ pub async fn complete_many(
             SET state = 'completed', finalized_at = now(), lease_expires_at = NULL
            FROM unnest($1::bigint[], $2::int4[]) AS h(id, attempt)
           WHERE j.id = h.id AND j.attempt = h.attempt AND j.state = 'running'
-            AND j.attempted_by = $3
+            AND j.attempted_by IS NOT DISTINCT FROM $3
          RETURNING j.id",
     )
     .bind(ids)
@@ -139,7 +139,7 @@ const FINISH_SQL: &str = "
            lease_expires_at = NULL
       FROM unnest($1::bigint[], $2::int4[], $3::text[], $4::timestamptz[], $5::jsonb[])
            AS u(id, attempt, action, at, error)
-     WHERE j.id = u.id AND j.attempt = u.attempt AND j.state = 'running' AND j.attempted_by = $6
+     WHERE j.id = u.id AND j.attempt = u.attempt AND j.state = 'running' AND j.attempted_by IS NOT DISTINCT FROM $6
     RETURNING j.id, j.state";
 
 /// Records runs that did not complete (one statement): retries with their backoff time,

@@ -91,7 +91,7 @@ pub async fn release(pool: &PgPool, worker: &str, jobs: &[(JobId, i32)]) -> Resu
                    attempted_at = NULL, lease_expires_at = NULL
               FROM unnest($1::bigint[], $2::int4[]) AS h(id, attempt)
              WHERE j.id = h.id AND j.attempt = h.attempt AND j.state = 'running'
-               AND j.attempted_by = $3
+               AND j.attempted_by IS NOT DISTINCT FROM $3
             RETURNING j.queue
          ), per_queue AS (
             SELECT queue, count(*) AS n FROM r GROUP BY queue

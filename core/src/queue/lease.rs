@@ -34,7 +34,7 @@ pub async fn heartbeat(
         "UPDATE jobs j SET lease_expires_at = now() + make_interval(secs => $4)
            FROM unnest($1::bigint[], $2::int4[]) AS h(id, attempt)
           WHERE j.id = h.id AND j.attempt = h.attempt AND j.state = 'running'
-            AND j.attempted_by = $3
+            AND j.attempted_by IS NOT DISTINCT FROM $3
          RETURNING j.id, j.cancel_requested_at IS NOT NULL",
     )
     .bind(ids)

@@ -141,6 +141,13 @@ pub fn leases_lost(n: u64) {
     }
 }
 
+/// Runs of `kind` in `queue` this process acknowledged as completed (for the bench).
+pub fn completed_count(queue: &str, kind: &str) -> u64 {
+    COMPLETED
+        .as_ref()
+        .map_or(0, |m| m.with_label_values(&[queue, kind]).get())
+}
+
 /// Registers every metric now, so a scrape lists them before the first job.
 pub fn init() {
     for m in [

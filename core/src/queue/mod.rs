@@ -25,6 +25,11 @@ pub use enqueue::{Enqueued, enqueue, enqueue_with, insert, insert_many};
 pub use job::{Job, JobOptions, NewJob};
 pub use manage::{CancelOutcome, cancel, cancel_by_unique_key, prune, retry};
 
+// Fencing note: statements that take a list of held jobs compare `attempted_by IS NOT
+// DISTINCT FROM $worker`, not `= $worker`. The equality is indexable (jobs_running_idx), and
+// with the table's statistics always lagging, the planner then starts from that index and
+// nest-loops over the id array: 270 ms for 1,000 acks instead of 5 ms by primary key.
+
 /// The NOTIFY channel announcing available work (payload: queue) and scheduled work
 /// (payload: [`SCHEDULED_PAYLOAD`]).
 pub const JOBS_CHANNEL: &str = "fieldwork_jobs";
