@@ -323,3 +323,33 @@ async fn a_tenant_job_sees_its_tenant_rows_only_whatever_its_args_claim() {
     assert_eq!(claimed_user, b.0, "even though its args claimed B");
     assert_eq!(visible, a_customers, "it sees A's rows and none of B's");
 }
+
+#[tokio::test]
+async fn a_worker_in_poll_only_mode_runs_available_and_scheduled_jobs() {
+    let db = JobsDb::new().await;
+    let mut settings = test_settings("default", 2);
+    settings.poll_only = true;
+    let worker = InProcessWorker::start(&db, settings);
+    let soon = chrono::Utc::now() + chrono::Duration::milliseconds(500);
+    let jobs = db
+        .enqueue_system(&[
+            raw_job("test.record", json!({}), JobOptions::default()),
+            raw_job("test.record", json!({}), JobOptions::default().run_at(soon)),
+        ])
+        .await;
+    for j in &jobs {
+        wait_state(&db, j.id.0, "completed", Duration::from_secs(10)).await;
+    }
+    worker.stop().await;
+    let started_after: bool =
+        sqlx::query_scalar("SELECT attempted_at >= $2 FROM jobs WHERE id = $1")
+            .bind(jobs[1].id.0)
+            .bind(soon)
+            .fetch_one(&db.su)
+            .await
+            .unwrap();
+    assert!(
+        started_after,
+        "a scheduled job does not run before its time"
+    );
+}

@@ -5,6 +5,8 @@ use clap::Parser;
 use fieldwork_core::config::Config;
 use fieldwork_core::telemetry::{init_tracing, shutdown_signal};
 use fieldwork_worker::cli::{Cli, Command};
+use fieldwork_worker::registry::registry;
+use fieldwork_worker::runtime::resolve_queues;
 use fieldwork_worker::{WorkerContext, bench, ops, run_worker};
 
 #[tokio::main]
@@ -15,11 +17,13 @@ async fn main() -> anyhow::Result<()> {
     let settings = cli.run.settings().map_err(anyhow::Error::msg)?;
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => {
-            let ctx = WorkerContext::connect_with(
-                &config.database_url,
-                config.db_max_connections,
-                settings,
-            )?;
+            // The system pool serves one fetcher per queue plus the acker, heartbeat,
+            // scheduler, rescuer, pruner, cron and metrics: never starve those.
+            let queues = resolve_queues(&settings, &registry(&settings)).len();
+            let max_connections = config
+                .db_max_connections
+                .max(u32::try_from(queues).unwrap_or(u32::MAX).saturating_add(6));
+            let ctx = WorkerContext::connect_with(&config.database_url, max_connections, settings)?;
             run_worker(ctx, shutdown_signal()).await?;
         }
         Command::Jobs { command } => {
