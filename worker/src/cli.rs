@@ -76,7 +76,7 @@ pub enum BenchCommand {
         /// Jobs per insert statement and per claim.
         #[arg(long, default_value_t = 2000)]
         batch: usize,
-        #[arg(long, default_value_t = 100)]
+        #[arg(long, default_value_t = 400)]
         concurrency: usize,
         /// Claimed jobs buffered beyond the running ones.
         #[arg(long, default_value_t = 4000)]

@@ -86,9 +86,9 @@ pub async fn complete_many(
     let done: Vec<i64> = sqlx::query_scalar(
         "UPDATE jobs j
             SET state = 'completed', finalized_at = now(), lease_expires_at = NULL
-           FROM unnest($1::bigint[], $2::int4[]) AS h(id, attempt)
-          WHERE j.id = h.id AND j.attempt = h.attempt AND j.state = 'running'
-            AND j.attempted_by IS NOT DISTINCT FROM $3
+          WHERE j.id = ANY(ARRAY(SELECT unnest($1::bigint[])))
+            AND j.attempt = ($2::int4[])[array_position($1::bigint[], j.id)]
+            AND j.state::text = 'running' AND j.attempted_by = $3
          RETURNING j.id",
     )
     .bind(ids)
@@ -110,7 +110,7 @@ pub async fn complete_in_tx(
 ) -> Result<bool> {
     let done = sqlx::query(
         "UPDATE jobs SET state = 'completed', finalized_at = now()
-          WHERE id = $1 AND attempt = $2 AND state = 'running' AND attempted_by = $3",
+          WHERE id = $1 AND attempt = $2 AND state::text = 'running' AND attempted_by = $3",
     )
     .bind(id.0)
     .bind(attempt)
@@ -120,27 +120,36 @@ pub async fn complete_in_tx(
     Ok(done.rows_affected() == 1)
 }
 
-const FINISH_SQL: &str = "
-    UPDATE jobs j
+/// `$n[pos]` of the row being updated: the failure arrays are aligned with `$1` (ids).
+macro_rules! at_pos {
+    ($array:literal) => {
+        concat!("(", $array, ")[array_position($1::bigint[], j.id)]")
+    };
+}
+
+const FINISH_SQL: &str = concat!(
+    "UPDATE jobs j
        SET state = (CASE
-               WHEN u.action = 'snooze' THEN 'scheduled'
-               WHEN u.action = 'discard' THEN 'discarded'
-               WHEN u.action = 'cancel' OR j.cancel_requested_at IS NOT NULL THEN 'cancelled'
+               WHEN ", at_pos!("$3::text[]"), " = 'snooze' THEN 'scheduled'
+               WHEN ", at_pos!("$3::text[]"), " = 'discard' THEN 'discarded'
+               WHEN ", at_pos!("$3::text[]"), " = 'cancel' OR j.cancel_requested_at IS NOT NULL THEN 'cancelled'
                WHEN j.attempt >= j.max_attempts THEN 'discarded'
                ELSE 'retryable' END)::job_state,
            finalized_at = CASE
-               WHEN u.action = 'snooze' THEN NULL
-               WHEN u.action IN ('discard', 'cancel') OR j.cancel_requested_at IS NOT NULL
-                    OR j.attempt >= j.max_attempts THEN now()
+               WHEN ", at_pos!("$3::text[]"), " = 'snooze' THEN NULL
+               WHEN ", at_pos!("$3::text[]"), " IN ('discard', 'cancel')
+                    OR j.cancel_requested_at IS NOT NULL OR j.attempt >= j.max_attempts THEN now()
                ELSE NULL END,
-           scheduled_at = CASE WHEN u.action IN ('retry', 'snooze') THEN u.at ELSE j.scheduled_at END,
-           attempt = CASE WHEN u.action = 'snooze' THEN j.attempt - 1 ELSE j.attempt END,
-           errors = CASE WHEN u.error IS NULL THEN j.errors ELSE j.errors || jsonb_build_array(u.error) END,
+           scheduled_at = coalesce(", at_pos!("$4::timestamptz[]"), ", j.scheduled_at),
+           attempt = CASE WHEN ", at_pos!("$3::text[]"), " = 'snooze' THEN j.attempt - 1 ELSE j.attempt END,
+           errors = CASE WHEN ", at_pos!("$5::jsonb[]"), " IS NULL THEN j.errors
+                         ELSE j.errors || jsonb_build_array(", at_pos!("$5::jsonb[]"), ") END,
            lease_expires_at = NULL
-      FROM unnest($1::bigint[], $2::int4[], $3::text[], $4::timestamptz[], $5::jsonb[])
-           AS u(id, attempt, action, at, error)
-     WHERE j.id = u.id AND j.attempt = u.attempt AND j.state = 'running' AND j.attempted_by IS NOT DISTINCT FROM $6
-    RETURNING j.id, j.state";
+     WHERE j.id = ANY(ARRAY(SELECT unnest($1::bigint[])))
+       AND j.attempt = ", at_pos!("$2::int4[]"), "
+       AND j.state::text = 'running' AND j.attempted_by = $6
+    RETURNING j.id, j.state"
+);
 
 /// Records runs that did not complete (one statement): retries with their backoff time,
 /// snoozes, discards and cancellations, each failure appended to the job's error history.

@@ -46,8 +46,7 @@ const CLAIM_SQL: &str = "
     UPDATE jobs j
        SET state = 'running', attempt = j.attempt + 1, attempted_at = now(), attempted_by = $3,
            lease_expires_at = now() + make_interval(secs => $4)
-      FROM next
-     WHERE j.id = next.id
+     WHERE j.id = ANY(ARRAY(SELECT id FROM next))
     RETURNING j.id, j.kind, j.queue, j.args::text AS args, j.user_id, j.attempt, j.max_attempts,
               j.priority, j.created_at, j.scheduled_at";
 
@@ -89,9 +88,9 @@ pub async fn release(pool: &PgPool, worker: &str, jobs: &[(JobId, i32)]) -> Resu
             UPDATE jobs j
                SET state = 'available', attempt = j.attempt - 1, attempted_by = NULL,
                    attempted_at = NULL, lease_expires_at = NULL
-              FROM unnest($1::bigint[], $2::int4[]) AS h(id, attempt)
-             WHERE j.id = h.id AND j.attempt = h.attempt AND j.state = 'running'
-               AND j.attempted_by IS NOT DISTINCT FROM $3
+             WHERE j.id = ANY(ARRAY(SELECT unnest($1::bigint[])))
+               AND j.attempt = ($2::int4[])[array_position($1::bigint[], j.id)]
+               AND j.state::text = 'running' AND j.attempted_by = $3
             RETURNING j.queue
          ), per_queue AS (
             SELECT queue, count(*) AS n FROM r GROUP BY queue

@@ -32,9 +32,9 @@ pub async fn heartbeat(
     let attempts: Vec<i32> = held.iter().map(|(_, a)| *a).collect();
     let rows: Vec<(i64, bool)> = sqlx::query_as(
         "UPDATE jobs j SET lease_expires_at = now() + make_interval(secs => $4)
-           FROM unnest($1::bigint[], $2::int4[]) AS h(id, attempt)
-          WHERE j.id = h.id AND j.attempt = h.attempt AND j.state = 'running'
-            AND j.attempted_by IS NOT DISTINCT FROM $3
+          WHERE j.id = ANY(ARRAY(SELECT unnest($1::bigint[])))
+            AND j.attempt = ($2::int4[])[array_position($1::bigint[], j.id)]
+            AND j.state::text = 'running' AND j.attempted_by = $3
          RETURNING j.id, j.cancel_requested_at IS NOT NULL",
     )
     .bind(ids)
@@ -73,8 +73,7 @@ pub async fn rescue_expired(pool: &PgPool, limit: i64) -> Result<u64> {
                     'attempt', j.attempt, 'at', now(), 'kind', 'lease_expired',
                     'error', 'lease expired: worker ' || coalesce(j.attempted_by, '?')
                              || ' stopped renewing it (crashed or hung)'))
-           FROM stuck
-          WHERE j.id = stuck.id
+          WHERE j.id = ANY(ARRAY(SELECT id FROM stuck))
          RETURNING j.queue, j.kind, j.state",
     )
     .bind(limit)

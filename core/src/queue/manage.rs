@@ -135,13 +135,13 @@ pub async fn prune(
     let mut total = 0;
     for _ in 0..max_batches {
         let deleted = sqlx::query(
-            "DELETE FROM jobs WHERE id IN (
+            "DELETE FROM jobs WHERE id = ANY(ARRAY(
                 SELECT id FROM jobs
                  WHERE (state IN ('completed', 'cancelled')
                         AND finalized_at < now() - make_interval(secs => $1))
                     OR (state = 'discarded' AND finalized_at < now() - make_interval(secs => $2))
                  LIMIT $3
-                   FOR UPDATE SKIP LOCKED)",
+                   FOR UPDATE SKIP LOCKED))",
         )
         .bind(keep_completed.as_secs_f64())
         .bind(keep_discarded.as_secs_f64())

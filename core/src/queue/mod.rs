@@ -25,10 +25,16 @@ pub use enqueue::{Enqueued, enqueue, enqueue_with, insert, insert_many};
 pub use job::{Job, JobOptions, NewJob};
 pub use manage::{CancelOutcome, cancel, cancel_by_unique_key, prune, retry};
 
-// Fencing note: statements that take a list of held jobs compare `attempted_by IS NOT
-// DISTINCT FROM $worker`, not `= $worker`. The equality is indexable (jobs_running_idx), and
-// with the table's statistics always lagging, the planner then starts from that index and
-// nest-loops over the id array: 270 ms for 1,000 acks instead of 5 ms by primary key.
+// Planner note. Statements on a list of held jobs (ack, heartbeat, release) must probe the
+// primary key once per id, whatever the statistics say — and a queue table's statistics
+// always lag ("no running rows", "attempted_by is always NULL"). So they:
+// - select rows by `id = ANY(ARRAY(SELECT unnest($ids)))`: an array the planner cannot see
+//   into, so it always expects a handful of ids and uses the primary key;
+// - take per-row values by position (`$attempts[array_position($ids, id)]`) instead of
+//   joining an `unnest`: any join lets the planner put `jobs` outside a nested loop;
+// - test `state::text = 'running'`: `state = 'running'` would make the partial index
+//   jobs_running_idx a candidate path.
+// Measured before: 1.0-1.4 s per 2,000 acks (nested loops over the arrays); after: ~50 ms.
 
 /// The NOTIFY channel announcing available work (payload: queue) and scheduled work
 /// (payload: [`SCHEDULED_PAYLOAD`]).

@@ -25,7 +25,7 @@ pub async fn promote_due(pool: &PgPool, limit: i64) -> Result<Vec<(String, i64)>
                FOR UPDATE SKIP LOCKED
          ), promoted AS (
             UPDATE jobs j SET state = 'available'
-              FROM due WHERE j.id = due.id
+             WHERE j.id = ANY(ARRAY(SELECT id FROM due))
             RETURNING j.queue
          ), per_queue AS (
             SELECT queue, count(*) AS n FROM promoted GROUP BY queue

@@ -22,6 +22,8 @@ pub async fn run(
     buffer: usize,
 ) -> anyhow::Result<()> {
     let batch = batch.max(1);
+    // Start from a vacuumed table, not from the dead tuples of an earlier run.
+    owner_sql(database_url, "VACUUM ANALYZE jobs").await;
     let template = NewJob::new(&NoopJob {}, JobOptions::default())?;
     let started = Instant::now();
     let mut conn = system.acquire().await?;
@@ -46,11 +48,8 @@ pub async fn run(
         statements[statements.len() / 2].as_secs_f64() * 1000.0,
         statements.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     );
-    // Fresh statistics, as autovacuum would soon provide; needs the table owner, which
-    // `DATABASE_URL` normally is (the pools switch to unprivileged roles).
-    if let Ok(mut owner) = <sqlx::PgConnection as sqlx::Connection>::connect(database_url).await {
-        sqlx::query("ANALYZE jobs").execute(&mut owner).await.ok();
-    }
+    // Fresh statistics, as autovacuum would soon provide.
+    owner_sql(database_url, "ANALYZE jobs").await;
 
     let settings = WorkerSettings {
         queues: vec![QueueSettings {
@@ -106,4 +105,17 @@ pub async fn run(
         rss as f64 / 1024.0
     );
     Ok(())
+}
+
+/// Runs maintenance as the user `DATABASE_URL` names (the table owner; the pools switch to
+/// roles that may not vacuum). Best effort.
+async fn owner_sql(database_url: &str, sql: &'static str) {
+    match <sqlx::PgConnection as sqlx::Connection>::connect(database_url).await {
+        Ok(mut owner) => {
+            if let Err(e) = sqlx::query(sql).execute(&mut owner).await {
+                eprintln!("{sql}: {e}");
+            }
+        }
+        Err(e) => eprintln!("{sql}: {e}"),
+    }
 }
