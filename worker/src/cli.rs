@@ -79,8 +79,11 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 400)]
         concurrency: usize,
         /// Claimed jobs buffered beyond the running ones.
-        #[arg(long, default_value_t = 4000)]
+        #[arg(long, default_value_t = 8000)]
         buffer: usize,
+        /// Connections inserting batches concurrently.
+        #[arg(long, default_value_t = 1)]
+        inserters: usize,
     },
     /// Insert single jobs at a steady rate into an idle worker; prints enqueue→start
     /// percentiles.

@@ -13,35 +13,56 @@ use crate::settings::{QueueSettings, WorkerSettings};
 use crate::test_kinds::NoopJob;
 use crate::{WorkerContext, run_worker};
 
-pub async fn run(
-    database_url: &str,
-    system: &PgPool,
-    jobs: usize,
-    batch: usize,
-    concurrency: usize,
-    buffer: usize,
-) -> anyhow::Result<()> {
-    let batch = batch.max(1);
+/// What to burn down.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    pub jobs: usize,
+    pub batch: usize,
+    pub concurrency: usize,
+    pub buffer: usize,
+    pub inserters: usize,
+}
+
+pub async fn run(database_url: &str, system: &PgPool, shape: Shape) -> anyhow::Result<()> {
+    let Shape {
+        jobs,
+        concurrency,
+        buffer,
+        ..
+    } = shape;
+    let batch = shape.batch.max(1);
+    let inserters = shape.inserters.max(1);
     // Start from a vacuumed table, not from the dead tuples of an earlier run.
     owner_sql(database_url, "VACUUM ANALYZE jobs").await;
     let template = NewJob::new(&NoopJob {}, JobOptions::default())?;
     let started = Instant::now();
-    let mut conn = system.acquire().await?;
-    let mut left = jobs;
+    let mut tasks = Vec::new();
+    for i in 0..inserters {
+        let share = jobs / inserters + usize::from(i < jobs % inserters);
+        let (pool, template) = (system.clone(), template.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut conn = pool.acquire().await?;
+            let mut left = share;
+            let mut statements = Vec::new();
+            while left > 0 {
+                let n = left.min(batch);
+                let rows = vec![template.clone(); n];
+                let t = Instant::now();
+                insert_many(&mut conn, &rows).await?;
+                statements.push(t.elapsed());
+                left -= n;
+            }
+            Ok::<_, anyhow::Error>(statements)
+        }));
+    }
     let mut statements = Vec::new();
-    while left > 0 {
-        let n = left.min(batch);
-        let rows = vec![template.clone(); n];
-        let t = Instant::now();
-        insert_many(&mut conn, &rows).await?;
-        statements.push(t.elapsed());
-        left -= n;
+    for t in tasks {
+        statements.extend(t.await??);
     }
     statements.sort_unstable();
-    drop(conn);
     let insert_time = started.elapsed();
     println!(
-        "insert {jobs} jobs in batches of {batch}: {:.0} ms = {:.0} jobs/s \
+        "insert {jobs} jobs in batches of {batch} on {inserters} connection(s): {:.0} ms = {:.0} jobs/s \
          (per statement: median {:.1} ms, max {:.1} ms)",
         insert_time.as_secs_f64() * 1000.0,
         per_second(jobs, insert_time),

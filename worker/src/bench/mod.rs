@@ -41,7 +41,17 @@ pub async fn run(database_url: &str, command: BenchCommand) -> anyhow::Result<()
             batch,
             concurrency,
             buffer,
-        } => burn::run(database_url, &system, jobs, batch, concurrency, buffer).await,
+            inserters,
+        } => {
+            let shape = burn::Shape {
+                jobs,
+                batch,
+                concurrency,
+                buffer,
+                inserters,
+            };
+            burn::run(database_url, &system, shape).await
+        }
         BenchCommand::Latency {
             rate,
             seconds,

@@ -76,6 +76,10 @@ impl Acker {
     }
 }
 
+/// Statements in flight at once: while one batch is being written the next can go, so a
+/// round trip never idles the pipeline.
+const FLUSHES_IN_FLIGHT: usize = 2;
+
 async fn run(
     pool: PgPool,
     worker: Arc<str>,
@@ -83,8 +87,13 @@ async fn run(
     mut rx: mpsc::UnboundedReceiver<Msg>,
     batch: usize,
 ) {
+    let mut flushes = tokio::task::JoinSet::new();
     let mut closing = false;
     while !closing {
+        // Wait for a free slot before collecting: acks pile up meanwhile and go together.
+        while flushes.len() >= FLUSHES_IN_FLIGHT {
+            let _ = flushes.join_next().await;
+        }
         let Some(first) = rx.recv().await else { break };
         let mut acks = Vec::new();
         match first {
@@ -99,9 +108,11 @@ async fn run(
             }
         }
         if !acks.is_empty() {
-            flush(&pool, &worker, &held, acks).await;
+            let (pool, worker, held) = (pool.clone(), worker.clone(), held.clone());
+            flushes.spawn(async move { flush(&pool, &worker, &held, acks).await });
         }
     }
+    while flushes.join_next().await.is_some() {}
 }
 
 /// Writes one batch, retrying until the database takes it: dropping acknowledgements would
