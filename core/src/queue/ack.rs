@@ -130,23 +130,43 @@ macro_rules! at_pos {
 const FINISH_SQL: &str = concat!(
     "UPDATE jobs j
        SET state = (CASE
-               WHEN ", at_pos!("$3::text[]"), " = 'snooze' THEN 'scheduled'
-               WHEN ", at_pos!("$3::text[]"), " = 'discard' THEN 'discarded'
-               WHEN ", at_pos!("$3::text[]"), " = 'cancel' OR j.cancel_requested_at IS NOT NULL THEN 'cancelled'
+               WHEN ",
+    at_pos!("$3::text[]"),
+    " = 'snooze' THEN 'scheduled'
+               WHEN ",
+    at_pos!("$3::text[]"),
+    " = 'discard' THEN 'discarded'
+               WHEN ",
+    at_pos!("$3::text[]"),
+    " = 'cancel' OR j.cancel_requested_at IS NOT NULL THEN 'cancelled'
                WHEN j.attempt >= j.max_attempts THEN 'discarded'
                ELSE 'retryable' END)::job_state,
            finalized_at = CASE
-               WHEN ", at_pos!("$3::text[]"), " = 'snooze' THEN NULL
-               WHEN ", at_pos!("$3::text[]"), " IN ('discard', 'cancel')
+               WHEN ",
+    at_pos!("$3::text[]"),
+    " = 'snooze' THEN NULL
+               WHEN ",
+    at_pos!("$3::text[]"),
+    " IN ('discard', 'cancel')
                     OR j.cancel_requested_at IS NOT NULL OR j.attempt >= j.max_attempts THEN now()
                ELSE NULL END,
-           scheduled_at = coalesce(", at_pos!("$4::timestamptz[]"), ", j.scheduled_at),
-           attempt = CASE WHEN ", at_pos!("$3::text[]"), " = 'snooze' THEN j.attempt - 1 ELSE j.attempt END,
-           errors = CASE WHEN ", at_pos!("$5::jsonb[]"), " IS NULL THEN j.errors
-                         ELSE j.errors || jsonb_build_array(", at_pos!("$5::jsonb[]"), ") END,
+           scheduled_at = coalesce(",
+    at_pos!("$4::timestamptz[]"),
+    ", j.scheduled_at),
+           attempt = CASE WHEN ",
+    at_pos!("$3::text[]"),
+    " = 'snooze' THEN j.attempt - 1 ELSE j.attempt END,
+           errors = CASE WHEN ",
+    at_pos!("$5::jsonb[]"),
+    " IS NULL THEN j.errors
+                         ELSE j.errors || jsonb_build_array(",
+    at_pos!("$5::jsonb[]"),
+    ") END,
            lease_expires_at = NULL
      WHERE j.id = ANY(ARRAY(SELECT unnest($1::bigint[])))
-       AND j.attempt = ", at_pos!("$2::int4[]"), "
+       AND j.attempt = ",
+    at_pos!("$2::int4[]"),
+    "
        AND j.state::text = 'running' AND j.attempted_by = $6
     RETURNING j.id, j.state"
 );
