@@ -218,6 +218,29 @@ pub async fn release_buffered(shared: &Shared, jobs: Vec<(fieldwork_core::queue:
     shared.held.remove(jobs.into_iter().map(|(id, _)| id));
 }
 
+impl Drop for PgQueueBackend {
+    /// A backend dropped without closing (its apalis worker failed and is being restarted):
+    /// stop its fetcher and hand back what it buffered, or those jobs would stay leased to
+    /// this process — renewed by every heartbeat — without ever running.
+    fn drop(&mut self) {
+        if let Some(f) = self.fetcher.take() {
+            f.abort();
+        }
+        let Some(mut rx) = self.rx.take() else { return };
+        let mut buffered = Vec::new();
+        while let Ok(job) = rx.try_recv() {
+            buffered.push((job.id, job.attempt));
+        }
+        if buffered.is_empty() {
+            return;
+        }
+        let shared = self.shared.clone();
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            rt.spawn(async move { release_buffered(&shared, buffered).await });
+        }
+    }
+}
+
 impl BackendConfig for PgQueueBackend {
     type Args = JobRun;
     type Id = u64;
