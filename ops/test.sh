@@ -8,5 +8,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$FW_ROOT"
 
 fw_db_up test
+# The job tests start real worker processes: build the binary they run first.
+cargo build --locked --bin fieldwork-worker
 cargo test --workspace --locked "$@"
 ops/openapi-check.sh

@@ -14,6 +14,7 @@ pub mod invoices;
 pub mod messages;
 pub mod pagination;
 pub mod products;
+pub mod queue;
 pub mod state;
 pub mod telemetry;
 pub mod tickets;

@@ -1,36 +1,39 @@
-//! `fieldwork-worker`: run a worker (default).
+//! `fieldwork-worker`: run a worker (default), operator commands, bench.
 
-use clap::{Parser, Subcommand};
+use anyhow::Context;
+use clap::Parser;
 use fieldwork_core::config::Config;
 use fieldwork_core::telemetry::{init_tracing, shutdown_signal};
-use fieldwork_worker::{WorkerContext, run_worker};
-
-/// Fieldwork worker: runs jobs from the Postgres queue.
-///
-/// Environment: DATABASE_URL (required), DB_MAX_CONNECTIONS (default 10), LOG_FORMAT
-/// (text|json), RUST_LOG.
-#[derive(Debug, Parser)]
-#[command(name = "fieldwork-worker", version)]
-struct Cli {
-    #[command(subcommand)]
-    command: Option<Command>,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Run a worker until SIGTERM/SIGINT (the default).
-    Run,
-}
+use fieldwork_worker::cli::{Cli, Command};
+use fieldwork_worker::registry::registry;
+use fieldwork_worker::runtime::resolve_queues;
+use fieldwork_worker::{WorkerContext, bench, ops, run_worker};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::from_env()?;
     init_tracing(config.log_json);
+    let settings = cli.run.settings().map_err(anyhow::Error::msg)?;
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => {
-            let ctx = WorkerContext::connect(&config.database_url, config.db_max_connections)?;
+            // The system pool serves one fetcher per queue plus the acker, heartbeat,
+            // scheduler, rescuer, pruner, cron and metrics: never starve those.
+            let queues = resolve_queues(&settings, &registry(&settings)).len();
+            let max_connections = config
+                .db_max_connections
+                .max(u32::try_from(queues).unwrap_or(u32::MAX).saturating_add(6));
+            let ctx = WorkerContext::connect_with(&config.database_url, max_connections, settings)?;
             run_worker(ctx, shutdown_signal()).await?;
+        }
+        Command::Jobs { command } => {
+            let ctx = WorkerContext::connect(&config.database_url, 2)?;
+            ops::run(&ctx.system_pool, command)
+                .await
+                .context("jobs command failed")?;
+        }
+        Command::Bench { command } => {
+            bench::run(&config.database_url, command).await?;
         }
     }
     Ok(())

@@ -1,0 +1,168 @@
+//! `fieldwork-worker bench`: like `river bench`. `burn` inserts N no-op jobs in batches and
+//! drains them with an in-process worker (jobs/s for both, peak RSS during the drain);
+//! `latency` feeds single jobs at a steady rate to an idle worker (enqueue→start
+//! percentiles). Run it from a release build against a migrated database it may write to:
+//! it uses (and empties) the queue `bench`.
+
+mod burn;
+
+use std::time::{Duration, Instant};
+
+use fieldwork_core::db::{self, DbRole, PoolConfig};
+use fieldwork_core::queue::{JobOptions, NewJob, insert};
+use sqlx::PgPool;
+
+use crate::cli::BenchCommand;
+use crate::settings::{QueueSettings, WorkerSettings};
+use crate::test_kinds::{LATENCIES, NoopJob, record_latencies};
+use crate::{WorkerContext, run_worker};
+
+pub async fn run(database_url: &str, command: BenchCommand) -> anyhow::Result<()> {
+    db::migrate(database_url).await?;
+    let mut cfg = PoolConfig::new(database_url, "fieldwork-bench");
+    cfg.max_connections = 8;
+    let system = db::pool(&cfg, DbRole::System)?;
+    let pg_version: String = sqlx::query_scalar("SHOW server_version")
+        .fetch_one(&system)
+        .await?;
+    println!(
+        "postgres {pg_version}; {} CPUs; build {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        if cfg!(debug_assertions) {
+            "debug (use --release)"
+        } else {
+            "release"
+        }
+    );
+    clean(&system).await?;
+    let result = match command {
+        BenchCommand::Burn {
+            jobs,
+            batch,
+            concurrency,
+            buffer,
+            inserters,
+        } => {
+            let shape = burn::Shape {
+                jobs,
+                batch,
+                concurrency,
+                buffer,
+                inserters,
+            };
+            burn::run(database_url, &system, shape).await
+        }
+        BenchCommand::Latency {
+            rate,
+            seconds,
+            concurrency,
+        } => latency(database_url, &system, rate, seconds, concurrency).await,
+    };
+    clean(&system).await?;
+    system.close().await;
+    result
+}
+
+/// Removes every job of the bench queue.
+async fn clean(pool: &PgPool) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM jobs WHERE queue = 'bench'")
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// This process's resident set size and its peak (`VmRSS`, `VmHWM`), in KiB.
+pub fn rss_kib() -> (u64, u64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Resets the peak RSS mark, so `VmHWM` covers only what follows.
+pub fn reset_peak_rss() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+fn per_second(n: usize, d: Duration) -> f64 {
+    n as f64 / d.as_secs_f64().max(1e-9)
+}
+
+/// Latency: an idle in-process worker; single jobs inserted (each its own statement and
+/// commit) at a steady rate; enqueue→start = handler start minus the insert's `created_at`.
+async fn latency(
+    database_url: &str,
+    system: &PgPool,
+    rate: u64,
+    seconds: u64,
+    concurrency: usize,
+) -> anyhow::Result<()> {
+    let settings = WorkerSettings {
+        queues: vec![QueueSettings {
+            name: "bench".into(),
+            concurrency,
+        }],
+        test_kinds: true,
+        ..WorkerSettings::default()
+    };
+    let ctx = WorkerContext::connect_with(database_url, 8, settings)?;
+    record_latencies(true);
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let worker = tokio::spawn(run_worker(ctx, async move {
+        let _ = stop_rx.await;
+    }));
+    // Let the worker connect and LISTEN before measuring.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let total = (rate.max(1) * seconds.max(1)) as usize;
+    let template = NewJob::new(&NoopJob {}, JobOptions::default())?;
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate.max(1) as f64));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut conn = system.acquire().await?;
+    for _ in 0..total {
+        ticker.tick().await;
+        insert(&mut conn, template.clone()).await?;
+    }
+    drop(conn);
+    let waited = Instant::now();
+    let mut samples = loop {
+        let n = LATENCIES
+            .lock()
+            .map(|l| l.as_ref().map_or(0, Vec::len))
+            .unwrap_or(0);
+        if n >= total || waited.elapsed() > Duration::from_secs(30) {
+            break LATENCIES
+                .lock()
+                .ok()
+                .and_then(|mut l| l.take())
+                .unwrap_or_default();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    record_latencies(false);
+    let _ = stop_tx.send(());
+    worker.await??;
+    samples.sort_unstable();
+    let pct = |p: f64| {
+        let i = ((samples.len() as f64 * p).ceil() as usize).clamp(1, samples.len().max(1)) - 1;
+        samples.get(i).map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    println!(
+        "latency: {} jobs at {rate}/s, concurrency {concurrency}: enqueue→start p50 {:.2} ms, \
+         p95 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        samples.len(),
+        pct(0.50),
+        pct(0.95),
+        pct(0.99),
+        pct(1.0)
+    );
+    if samples.len() < total {
+        anyhow::bail!("only {} of {total} jobs started", samples.len());
+    }
+    Ok(())
+}

@@ -1,0 +1,190 @@
+//! The `fieldwork-worker` command line: running a worker (the default), operator commands
+//! (`jobs ...`) and the bench (`bench ...`). Every setting also reads from the environment
+//! variable named in `--help`.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use clap::builder::BoolishValueParser;
+use clap::{ArgAction, Args, Parser, Subcommand};
+use fieldwork_core::queue::JobState;
+
+use crate::settings::{WorkerSettings, parse_queues};
+
+/// Fieldwork worker: runs jobs from the Postgres queue.
+///
+/// Environment: DATABASE_URL (required), DB_MAX_CONNECTIONS (default 10, per pool: handlers
+/// beyond it wait for a connection), LOG_FORMAT (text|json), RUST_LOG, and the variables
+/// listed with each option below.
+#[derive(Debug, Parser)]
+#[command(name = "fieldwork-worker", version)]
+pub struct Cli {
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a worker until SIGTERM/SIGINT (the default).
+    Run,
+    /// Operator commands: inspect, retry and cancel jobs.
+    Jobs {
+        #[command(subcommand)]
+        command: JobsCommand,
+    },
+    /// Benchmarks (release build): burn-down drain and enqueue→start latency.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JobsCommand {
+    /// Jobs per queue and state, queue depth and the oldest available job's age.
+    Stats,
+    /// List jobs, newest first.
+    List {
+        /// scheduled, available, running, retryable, completed, cancelled or discarded.
+        #[arg(long)]
+        state: Option<JobState>,
+        #[arg(long)]
+        queue: Option<String>,
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+        /// Print JSON lines (with args and error history) instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a job available again now (a discarded job gets one more attempt).
+    Retry { id: i64 },
+    /// Cancel a waiting job, or ask a running one to stop.
+    Cancel { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Insert N no-op jobs in batches, then drain them; prints insert and drain jobs/s and the
+    /// worker's peak RSS during the drain.
+    Burn {
+        #[arg(long, default_value_t = 100_000)]
+        jobs: usize,
+        /// Jobs per insert statement and per claim.
+        #[arg(long, default_value_t = 2000)]
+        batch: usize,
+        #[arg(long, default_value_t = 400)]
+        concurrency: usize,
+        /// Claimed jobs buffered beyond the running ones.
+        #[arg(long, default_value_t = 8000)]
+        buffer: usize,
+        /// Connections inserting batches concurrently.
+        #[arg(long, default_value_t = 1)]
+        inserters: usize,
+    },
+    /// Insert single jobs at a steady rate into an idle worker; prints enqueue→start
+    /// percentiles.
+    Latency {
+        /// Jobs per second.
+        #[arg(long, default_value_t = 100)]
+        rate: u64,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        #[arg(long, default_value_t = 10)]
+        concurrency: usize,
+    },
+}
+
+/// Worker settings (each also from its environment variable).
+#[derive(Debug, Clone, Args)]
+pub struct RunArgs {
+    /// Concurrency of each queue not listed in WORKER_QUEUES.
+    #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 10)]
+    pub concurrency: usize,
+    /// Queues to serve with their concurrency, e.g. `default=10,email=4,llm=2` (default:
+    /// the queues of every registered job kind).
+    #[arg(long, env = "WORKER_QUEUES")]
+    pub queues: Option<String>,
+    /// Claimed jobs a queue may buffer beyond the running ones (default: its concurrency).
+    #[arg(long, env = "WORKER_BUFFER")]
+    pub buffer: Option<usize>,
+    /// Most jobs one claim takes.
+    #[arg(long, env = "JOB_FETCH_BATCH", default_value_t = 500)]
+    pub fetch_batch: usize,
+    /// Poll interval when no notification arrives (and in poll-only mode).
+    #[arg(long, env = "JOB_POLL_INTERVAL_MS", default_value_t = 1000)]
+    pub poll_interval_ms: u64,
+    /// Poll only, no LISTEN/NOTIFY (PgBouncer in transaction pooling mode).
+    #[arg(long, env = "JOB_POLL_ONLY", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
+    pub poll_only: bool,
+    /// Lease of a claimed job in seconds, renewed every third of it; a job whose worker
+    /// dies runs again once its lease expired.
+    #[arg(long, env = "JOB_LEASE_SECS", default_value_t = 30.0)]
+    pub lease_secs: f64,
+    /// How often expired leases are rescued (default: a third of the lease).
+    #[arg(long, env = "JOB_RESCUE_INTERVAL_SECS")]
+    pub rescue_interval_secs: Option<f64>,
+    /// After SIGTERM, how long running jobs may take to finish.
+    #[arg(long, env = "WORKER_SHUTDOWN_TIMEOUT_SECS", default_value_t = 30.0)]
+    pub shutdown_timeout_secs: f64,
+    /// Completed and cancelled jobs are deleted after this many hours.
+    #[arg(long, env = "JOB_KEEP_COMPLETED_HOURS", default_value_t = 24.0)]
+    pub keep_completed_hours: f64,
+    /// Discarded jobs are deleted after this many days.
+    #[arg(long, env = "JOB_KEEP_DISCARDED_DAYS", default_value_t = 7.0)]
+    pub keep_discarded_days: f64,
+    /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9464).
+    #[arg(long, env = "METRICS_ADDR")]
+    pub metrics_addr: Option<SocketAddr>,
+    /// Register the test/bench job kinds (test.*, bench.*). For tests and the bench only.
+    #[arg(long, env = "FIELDWORK_TEST_KINDS", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
+    pub test_kinds: bool,
+    /// With --test-kinds: cron expression (seconds first) of the `test.cron` schedule.
+    #[arg(long, env = "FIELDWORK_TEST_CRON")]
+    pub test_cron: Option<String>,
+}
+
+fn secs(name: &str, v: f64) -> Result<Duration, String> {
+    Duration::try_from_secs_f64(v).map_err(|_| format!("{name} must be a non-negative number"))
+}
+
+impl RunArgs {
+    pub fn settings(&self) -> Result<WorkerSettings, String> {
+        let lease = secs("JOB_LEASE_SECS", self.lease_secs)?;
+        if lease < Duration::from_millis(300) {
+            return Err("JOB_LEASE_SECS must be at least 0.3".into());
+        }
+        Ok(WorkerSettings {
+            queues: parse_queues(
+                self.queues.as_deref().unwrap_or(""),
+                self.concurrency.max(1),
+            )?,
+            default_concurrency: self.concurrency.max(1),
+            buffer: self.buffer,
+            fetch_batch: self.fetch_batch.max(1),
+            poll_interval: Duration::from_millis(self.poll_interval_ms.max(10)),
+            poll_only: self.poll_only,
+            lease,
+            rescue_interval: self
+                .rescue_interval_secs
+                .map(|s| secs("JOB_RESCUE_INTERVAL_SECS", s))
+                .transpose()?,
+            shutdown_timeout: secs("WORKER_SHUTDOWN_TIMEOUT_SECS", self.shutdown_timeout_secs)?,
+            keep_completed: secs(
+                "JOB_KEEP_COMPLETED_HOURS",
+                self.keep_completed_hours * 3600.0,
+            )?,
+            keep_discarded: secs(
+                "JOB_KEEP_DISCARDED_DAYS",
+                self.keep_discarded_days * 86400.0,
+            )?,
+            metrics_addr: self.metrics_addr,
+            test_kinds: self.test_kinds,
+            test_cron: self.test_cron.clone(),
+            ..WorkerSettings::default()
+        })
+    }
+}

@@ -1,0 +1,139 @@
+//! Worker settings: queues and their concurrency, local buffering, leases, polling, shutdown,
+//! pruning and metrics. `main.rs` fills them from the environment (see `--help`); tests and
+//! the bench build them directly.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// One queue this worker serves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueueSettings {
+    pub name: String,
+    /// Handlers of this queue running at once in this process.
+    pub concurrency: usize,
+}
+
+/// Everything that tunes a worker process.
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    /// Queues with their concurrency; empty: every queue of the registered kinds (and
+    /// `default`), each with `default_concurrency`.
+    pub queues: Vec<QueueSettings>,
+    /// `WORKER_CONCURRENCY`.
+    pub default_concurrency: usize,
+    /// Claimed-but-not-started jobs a queue may hold locally (prefetch); `None`: as many as
+    /// its concurrency. Their leases are renewed like running ones.
+    pub buffer: Option<usize>,
+    /// Most jobs one claim statement takes.
+    pub fetch_batch: usize,
+    /// Fallback poll when no notification arrives (and the only wake-up in poll-only mode).
+    pub poll_interval: Duration,
+    /// No LISTEN/NOTIFY (PgBouncer transaction pooling): poll only.
+    pub poll_only: bool,
+    /// Lease of a claimed job; renewed every third of it.
+    pub lease: Duration,
+    /// How often expired leases are rescued; `None`: a third of the lease.
+    pub rescue_interval: Option<Duration>,
+    /// How long running jobs may take to finish after SIGTERM.
+    pub shutdown_timeout: Duration,
+    /// Completed and cancelled jobs are deleted after this long.
+    pub keep_completed: Duration,
+    /// Discarded jobs are deleted after this long.
+    pub keep_discarded: Duration,
+    pub prune_interval: Duration,
+    /// Most acknowledgements written per statement.
+    pub ack_batch: usize,
+    /// Serve Prometheus metrics here.
+    pub metrics_addr: Option<SocketAddr>,
+    /// Register the test/bench job kinds (`--test-kinds`); never in production.
+    pub test_kinds: bool,
+    /// With test kinds: a cron expression (with seconds) for the `test.cron` schedule.
+    pub test_cron: Option<String>,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        Self {
+            queues: Vec::new(),
+            default_concurrency: 10,
+            buffer: None,
+            fetch_batch: 500,
+            poll_interval: Duration::from_secs(1),
+            poll_only: false,
+            lease: Duration::from_secs(30),
+            rescue_interval: None,
+            shutdown_timeout: Duration::from_secs(30),
+            keep_completed: Duration::from_secs(24 * 3600),
+            keep_discarded: Duration::from_secs(7 * 24 * 3600),
+            prune_interval: Duration::from_secs(60),
+            ack_batch: 2000,
+            metrics_addr: None,
+            test_kinds: false,
+            test_cron: None,
+        }
+    }
+}
+
+impl WorkerSettings {
+    pub fn heartbeat_interval(&self) -> Duration {
+        self.lease / 3
+    }
+
+    pub fn rescue_interval(&self) -> Duration {
+        self.rescue_interval.unwrap_or(self.lease / 3)
+    }
+
+    pub fn buffer_for(&self, queue: &QueueSettings) -> usize {
+        self.buffer.unwrap_or(queue.concurrency)
+    }
+}
+
+/// Parses `WORKER_QUEUES`: `name[=concurrency]` separated by commas, e.g.
+/// `default=10,email=4,llm`. A name without a number gets `default_concurrency`.
+pub fn parse_queues(spec: &str, default_concurrency: usize) -> Result<Vec<QueueSettings>, String> {
+    let mut out: Vec<QueueSettings> = Vec::new();
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, concurrency) = match part.split_once('=') {
+            Some((n, c)) => {
+                let c: usize = c
+                    .trim()
+                    .parse()
+                    .map_err(|_| format!("WORKER_QUEUES: {c:?} is not a number"))?;
+                (n.trim(), c)
+            }
+            None => (part, default_concurrency),
+        };
+        if !fieldwork_core::queue::job::valid_queue_name(name) {
+            return Err(format!("WORKER_QUEUES: invalid queue name {name:?}"));
+        }
+        if concurrency == 0 {
+            return Err(format!(
+                "WORKER_QUEUES: {name} needs a concurrency of at least 1"
+            ));
+        }
+        if out.iter().any(|q| q.name == name) {
+            return Err(format!("WORKER_QUEUES: {name} listed twice"));
+        }
+        out.push(QueueSettings {
+            name: name.to_owned(),
+            concurrency,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queue_specs_parse_with_and_without_concurrency() {
+        let q = parse_queues("default=10, email=4,llm", 3).unwrap();
+        let got: Vec<(&str, usize)> = q.iter().map(|q| (q.name.as_str(), q.concurrency)).collect();
+        assert_eq!(got, vec![("default", 10), ("email", 4), ("llm", 3)]);
+        assert!(parse_queues("a=x", 1).is_err());
+        assert!(parse_queues("BAD", 1).is_err());
+        assert!(parse_queues("a=0", 1).is_err());
+        assert!(parse_queues("a,a", 1).is_err());
+    }
+}
