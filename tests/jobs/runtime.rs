@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use fieldwork_core::queue::{CancelOutcome, JobOptions, cancel};
-use fieldwork_worker::test_kinds::{FlakyJob, RecordJob, RlsProbeJob, SnoozeJob};
+use fieldwork_worker::test_kinds::{FlakyJob, HangJob, RecordJob, RlsProbeJob, SnoozeJob};
 use serde_json::{Value, json};
 
 use crate::support::{InProcessWorker, JobsDb, raw_job, test_settings, wait_for};
@@ -352,4 +352,24 @@ async fn a_worker_in_poll_only_mode_runs_available_and_scheduled_jobs() {
         started_after,
         "a scheduled job does not run before its time"
     );
+}
+
+#[tokio::test]
+async fn a_hung_handler_times_out_and_its_attempts_end_discarded() {
+    let db = JobsDb::new().await;
+    let worker = InProcessWorker::start(&db, test_settings("default", 4));
+    let user = db.user("hang@example.com").await;
+    let id = db
+        .enqueue_as(user, &HangJob {}, JobOptions::default())
+        .await
+        .id
+        .0;
+    wait_state(&db, id, "discarded", Duration::from_secs(20)).await;
+    worker.stop().await;
+    assert_eq!(db.runs_of(id).await, 2, "each attempt ran, then timed out");
+    let errors = errors_of(&db, id).await;
+    assert_eq!(errors.len(), 2);
+    for e in &errors {
+        assert_eq!(e["kind"], "timeout", "{e}");
+    }
 }

@@ -24,6 +24,8 @@ pub struct Handler {
     pub queue: &'static str,
     run: Arc<RunFn>,
     backoff: fn(i32) -> Duration,
+    /// Longest a run may take (`Job::TIMEOUT`).
+    pub timeout: Duration,
 }
 
 impl Handler {
@@ -78,6 +80,7 @@ impl Registry {
                 queue: J::QUEUE,
                 run,
                 backoff: J::backoff,
+                timeout: J::TIMEOUT,
             },
         );
         self

@@ -94,6 +94,25 @@ async fn run_record(job: RecordJob, ctx: JobContext) -> JobResult {
     Ok(())
 }
 
+/// Records its execution, then hangs far beyond its 300 ms timeout (a stuck handler).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct HangJob {}
+
+impl Job for HangJob {
+    const KIND: &'static str = "test.hang";
+    const MAX_ATTEMPTS: i32 = 2;
+    const TIMEOUT: Duration = Duration::from_millis(300);
+    fn backoff(_attempt: i32) -> Duration {
+        Duration::from_millis(100)
+    }
+}
+
+async fn run_hang(_: HangJob, ctx: JobContext) -> JobResult {
+    record(&ctx, None).await?;
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    Ok(())
+}
+
 /// Fails (or panics) on its first `fail_times` attempts, then succeeds; short backoff.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct FlakyJob {
@@ -215,5 +234,6 @@ pub fn register(registry: &mut Registry) {
         .register(run_flaky)
         .register(run_rls_probe)
         .register(run_snooze)
+        .register(run_hang)
         .register(run_noop);
 }

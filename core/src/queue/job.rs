@@ -24,6 +24,10 @@ pub trait Job: Serialize + DeserializeOwned + Send + Sync + 'static {
     const PRIORITY: i16 = 1;
     /// Attempts before the job is `discarded`.
     const MAX_ATTEMPTS: i32 = 25;
+    /// Longest a run may take. A run that takes longer is abandoned and counts as a failed
+    /// attempt (retried with backoff): a hung handler would otherwise keep renewing its lease
+    /// for as long as its worker lives.
+    const TIMEOUT: Duration = Duration::from_secs(5 * 60);
 
     /// Delay before retry number `attempt + 1` after attempt `attempt` failed.
     /// Default: exponential from 1 s, doubling, capped at 1 h, ±20 % jitter.

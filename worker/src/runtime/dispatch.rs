@@ -98,7 +98,20 @@ impl Service<Task<JobRun>> for Dispatcher {
         );
         let fut = handler.run(&args, ctx.clone());
         Box::pin(async move {
-            let result = AssertUnwindSafe(fut).catch_unwind().await;
+            let result =
+                match tokio::time::timeout(handler.timeout, AssertUnwindSafe(fut).catch_unwind())
+                    .await
+                {
+                    Ok(result) => result,
+                    Err(_) => {
+                        let msg = format!("handler timed out after {:?}", handler.timeout);
+                        tracing::error!(job = %ctx.id(), kind = ctx.kind(), attempt, "{msg}");
+                        return Ok(Outcome::Failed(Resolution::Retry {
+                            at: after(handler.backoff(attempt)),
+                            error: ErrorEntry::new(attempt, "timeout", msg),
+                        }));
+                    }
+                };
             let outcome = match result {
                 Ok(Ok(())) if ctx.completed_in_tx() => Outcome::CompletedInTx,
                 Ok(Ok(())) => Outcome::Completed,
