@@ -1,9 +1,8 @@
 #!/usr/bin/env bash
-# Starts the whole system: migrations, then the worker and the API (LISTEN_ADDR, default
-# 127.0.0.1:8000). Uses DATABASE_URL when set; otherwise a throwaway PostgreSQL cluster from
-# the installed server binaries, stopped on exit. Emails go to ./outbox unless SMTP_URL is
-# set; note extraction runs offline (LLM_PROVIDER=rules) unless configured otherwise.
-# Ctrl-C stops everything.
+# Starts the whole system: migrations, then the worker (metrics on METRICS_ADDR, default
+# 127.0.0.1:9464) and the API (LISTEN_ADDR, default 127.0.0.1:8000). Uses DATABASE_URL when
+# set; otherwise a throwaway PostgreSQL cluster from the installed server binaries, stopped on
+# exit. Ctrl-C stops everything.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$FW_ROOT"
@@ -20,8 +19,6 @@ bin="$CARGO_TARGET_DIR/debug"
 fw_db_up dev
 export LISTEN_ADDR=${LISTEN_ADDR:-127.0.0.1:8000}
 export METRICS_ADDR=${METRICS_ADDR:-127.0.0.1:9464}
-export OUTBOX_DIR=${OUTBOX_DIR:-$FW_ROOT/outbox}
-export LLM_PROVIDER=${LLM_PROVIDER:-rules}
 
 "$bin/fieldwork-api" migrate
 

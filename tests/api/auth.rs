@@ -265,3 +265,31 @@ async fn cookies_are_secure_when_the_public_url_is_https() {
             .contains("; Secure")
     );
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template_and_status() {
+    let app = TestApp::spawn().await;
+    let token = app.signup("metrics@example.com").await;
+    app.get("/api/data/customers", &token).await;
+    app.get(
+        &format!("/api/data/customers/{}", uuid::Uuid::now_v7()),
+        &token,
+    )
+    .await;
+    let resp = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain")
+    );
+    let text = resp.text().await.unwrap();
+    assert!(text.contains(r#"fieldwork_http_requests_total{method="GET",route="/api/data/customers",status="200"}"#), "{text}");
+    assert!(
+        text.contains(r#"route="/api/data/customers/{id}",status="404""#),
+        "ids never become labels"
+    );
+    assert!(text.contains("fieldwork_http_request_duration_seconds_bucket"));
+    assert!(text.contains(r#"fieldwork_db_pool_connections{state="idle"}"#));
+}
