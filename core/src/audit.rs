@@ -132,11 +132,7 @@ impl AuditFilter {
                 }
             })
             .transpose()?;
-        let entity_id = query
-            .get("entity_id")
-            .filter(|s| !s.is_empty())
-            .map(|s| Uuid::parse_str(s).map_err(|_| Error::field("entity_id", "must be a UUID")))
-            .transpose()?;
+        let entity_id = crate::pagination::uuid_param(query, "entity_id")?;
         Ok(AuditFilter {
             entity_type,
             entity_id,

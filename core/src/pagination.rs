@@ -107,6 +107,27 @@ impl ListParams {
     }
 }
 
+/// An optional query parameter: absent or empty is `None`; a value `parse` rejects is a
+/// validation error on `name` saying `expected`.
+pub fn query_param<T>(
+    query: &HashMap<String, String>,
+    name: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+    expected: &str,
+) -> Result<Option<T>> {
+    match query.get(name).map(String::as_str) {
+        None | Some("") => Ok(None),
+        Some(raw) => parse(raw)
+            .map(Some)
+            .ok_or_else(|| Error::field(name, expected)),
+    }
+}
+
+/// An optional UUID query parameter (`customer_id=...`).
+pub fn uuid_param(query: &HashMap<String, String>, name: &str) -> Result<Option<Uuid>> {
+    query_param(query, name, |s| Uuid::parse_str(s).ok(), "must be a UUID")
+}
+
 /// One page of a list.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {

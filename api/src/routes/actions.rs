@@ -4,7 +4,6 @@
 
 use axum::extract::State;
 use fieldwork_core::actions::{self, ActionOutcome, ActionRequest};
-use fieldwork_core::db::begin_tenant;
 
 use crate::envelope::Data;
 use crate::error::ApiResult;
@@ -24,8 +23,10 @@ pub async fn run(
     ApiJson(request): ApiJson<ActionRequest>,
 ) -> ApiResult<Data<ActionOutcome>> {
     let action = actions::parse(request)?;
-    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
-    let outcome = actions::execute(&mut tx, &user.actor(), action).await?;
-    tx.commit().await?;
+    let outcome = state
+        .in_tenant(&user, async |tx| {
+            actions::execute(tx, &user.actor(), action).await
+        })
+        .await?;
     Ok(Data(outcome))
 }

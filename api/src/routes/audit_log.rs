@@ -2,7 +2,6 @@
 
 use axum::extract::State;
 use fieldwork_core::audit::{self, AuditEntry, AuditFilter};
-use fieldwork_core::db::begin_tenant;
 use fieldwork_core::pagination::{ListParams, Page};
 
 use crate::envelope::Data;
@@ -25,9 +24,9 @@ pub async fn list(
 ) -> ApiResult<Data<Page<AuditEntry>>> {
     let params = ListParams::from_query(&query)?;
     let filter = AuditFilter::from_query(&query)?;
-    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
-    let page = audit::list(&mut tx, &filter, &params).await?;
-    tx.commit().await?;
+    let page = state
+        .in_tenant(&user, async |tx| audit::list(tx, &filter, &params).await)
+        .await?;
     Ok(Data(page))
 }
 
@@ -41,8 +40,8 @@ pub async fn get(
     user: AuthUser,
     IdPath(id): IdPath,
 ) -> ApiResult<Data<AuditEntry>> {
-    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
-    let entry = audit::get(&mut tx, id).await?;
-    tx.commit().await?;
+    let entry = state
+        .in_tenant(&user, async |tx| audit::get(tx, id).await)
+        .await?;
     Ok(Data(entry))
 }

@@ -3,7 +3,6 @@
 
 use axum::extract::State;
 use fieldwork_core::customers::{self, Customer, CustomerCreate, CustomerPatch};
-use fieldwork_core::db::begin_tenant;
 use fieldwork_core::pagination::{ListParams, Page};
 use serde_json::{Value, json};
 
@@ -24,12 +23,12 @@ pub async fn list(
     ApiQuery(query): ApiQuery,
 ) -> ApiResult<Data<Page<Customer>>> {
     let params = ListParams::from_query(&query)?;
-    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
-    let page = match query.get("q") {
-        Some(q) => customers::search(&mut tx, q, &params).await?,
-        None => customers::list(&mut tx, &params).await?,
-    };
-    tx.commit().await?;
+    let page = state
+        .in_tenant(&user, async |tx| match query.get("q") {
+            Some(q) => customers::search(tx, q, &params).await,
+            None => customers::list(tx, &params).await,
+        })
+        .await?;
     Ok(Data(page))
 }
 
@@ -43,9 +42,9 @@ pub async fn get(
     user: AuthUser,
     IdPath(id): IdPath,
 ) -> ApiResult<Data<Customer>> {
-    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
-    let customer = customers::get(&mut tx, id).await?;
-    tx.commit().await?;
+    let customer = state
+        .in_tenant(&user, async |tx| customers::get(tx, id).await)
+        .await?;
     Ok(Data(customer))
 }
 
@@ -59,9 +58,11 @@ pub async fn create(
     user: AuthUser,
     ApiJson(input): ApiJson<CustomerCreate>,
 ) -> ApiResult<Created<Customer>> {
-    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
-    let customer = customers::create(&mut tx, &user.actor(), input).await?;
-    tx.commit().await?;
+    let customer = state
+        .in_tenant(&user, async |tx| {
+            customers::create(tx, &user.actor(), input).await
+        })
+        .await?;
     Ok(Created(customer))
 }
 
@@ -77,9 +78,11 @@ pub async fn update(
     IdPath(id): IdPath,
     ApiJson(patch): ApiJson<CustomerPatch>,
 ) -> ApiResult<Data<Customer>> {
-    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
-    let customer = customers::update(&mut tx, &user.actor(), id, patch).await?;
-    tx.commit().await?;
+    let customer = state
+        .in_tenant(&user, async |tx| {
+            customers::update(tx, &user.actor(), id, patch).await
+        })
+        .await?;
     Ok(Data(customer))
 }
 
@@ -93,8 +96,10 @@ pub async fn delete(
     user: AuthUser,
     IdPath(id): IdPath,
 ) -> ApiResult<Data<Value>> {
-    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
-    customers::delete(&mut tx, &user.actor(), id).await?;
-    tx.commit().await?;
+    state
+        .in_tenant(&user, async |tx| {
+            customers::delete(tx, &user.actor(), id).await
+        })
+        .await?;
     Ok(Data(json!({ "id": id, "deleted": true })))
 }

@@ -2,7 +2,6 @@
 //! patch, soft delete of drafts; one tenant transaction each. Status changes are actions.
 
 use axum::extract::State;
-use fieldwork_core::db::begin_tenant;
 use fieldwork_core::invoices::{self, Invoice, InvoiceCreate, InvoiceFilter, InvoicePatch};
 use fieldwork_core::pagination::{ListParams, Page};
 use serde_json::{Value, json};
@@ -25,9 +24,9 @@ pub async fn list(
 ) -> ApiResult<Data<Page<Invoice>>> {
     let params = ListParams::from_query(&query)?;
     let filter = InvoiceFilter::from_query(&query)?;
-    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
-    let page = invoices::list(&mut tx, &filter, &params).await?;
-    tx.commit().await?;
+    let page = state
+        .in_tenant(&user, async |tx| invoices::list(tx, &filter, &params).await)
+        .await?;
     Ok(Data(page))
 }
 
@@ -41,9 +40,9 @@ pub async fn get(
     user: AuthUser,
     IdPath(id): IdPath,
 ) -> ApiResult<Data<Invoice>> {
-    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
-    let invoice = invoices::get(&mut tx, id).await?;
-    tx.commit().await?;
+    let invoice = state
+        .in_tenant(&user, async |tx| invoices::get(tx, id).await)
+        .await?;
     Ok(Data(invoice))
 }
 
@@ -57,9 +56,11 @@ pub async fn create(
     user: AuthUser,
     ApiJson(input): ApiJson<InvoiceCreate>,
 ) -> ApiResult<Created<Invoice>> {
-    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
-    let invoice = invoices::create(&mut tx, &user.actor(), input).await?;
-    tx.commit().await?;
+    let invoice = state
+        .in_tenant(&user, async |tx| {
+            invoices::create(tx, &user.actor(), input).await
+        })
+        .await?;
     Ok(Created(invoice))
 }
 
@@ -75,9 +76,11 @@ pub async fn update(
     IdPath(id): IdPath,
     ApiJson(patch): ApiJson<InvoicePatch>,
 ) -> ApiResult<Data<Invoice>> {
-    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
-    let invoice = invoices::update(&mut tx, &user.actor(), id, patch).await?;
-    tx.commit().await?;
+    let invoice = state
+        .in_tenant(&user, async |tx| {
+            invoices::update(tx, &user.actor(), id, patch).await
+        })
+        .await?;
     Ok(Data(invoice))
 }
 
@@ -91,8 +94,10 @@ pub async fn delete(
     user: AuthUser,
     IdPath(id): IdPath,
 ) -> ApiResult<Data<Value>> {
-    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
-    invoices::delete(&mut tx, &user.actor(), id).await?;
-    tx.commit().await?;
+    state
+        .in_tenant(&user, async |tx| {
+            invoices::delete(tx, &user.actor(), id).await
+        })
+        .await?;
     Ok(Data(json!({ "id": id, "deleted": true })))
 }

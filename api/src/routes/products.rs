@@ -1,7 +1,6 @@
 //! `/api/data/products`: list, get, create, patch, soft delete; one tenant transaction each.
 
 use axum::extract::State;
-use fieldwork_core::db::begin_tenant;
 use fieldwork_core::pagination::{ListParams, Page};
 use fieldwork_core::products::{self, Product, ProductCreate, ProductPatch};
 use serde_json::{Value, json};
@@ -23,9 +22,9 @@ pub async fn list(
     ApiQuery(query): ApiQuery,
 ) -> ApiResult<Data<Page<Product>>> {
     let params = ListParams::from_query(&query)?;
-    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
-    let page = products::list(&mut tx, &params).await?;
-    tx.commit().await?;
+    let page = state
+        .in_tenant(&user, async |tx| products::list(tx, &params).await)
+        .await?;
     Ok(Data(page))
 }
 
@@ -39,9 +38,9 @@ pub async fn get(
     user: AuthUser,
     IdPath(id): IdPath,
 ) -> ApiResult<Data<Product>> {
-    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
-    let product = products::get(&mut tx, id).await?;
-    tx.commit().await?;
+    let product = state
+        .in_tenant(&user, async |tx| products::get(tx, id).await)
+        .await?;
     Ok(Data(product))
 }
 
@@ -55,9 +54,11 @@ pub async fn create(
     user: AuthUser,
     ApiJson(input): ApiJson<ProductCreate>,
 ) -> ApiResult<Created<Product>> {
-    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
-    let product = products::create(&mut tx, &user.actor(), input).await?;
-    tx.commit().await?;
+    let product = state
+        .in_tenant(&user, async |tx| {
+            products::create(tx, &user.actor(), input).await
+        })
+        .await?;
     Ok(Created(product))
 }
 
@@ -73,9 +74,11 @@ pub async fn update(
     IdPath(id): IdPath,
     ApiJson(patch): ApiJson<ProductPatch>,
 ) -> ApiResult<Data<Product>> {
-    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
-    let product = products::update(&mut tx, &user.actor(), id, patch).await?;
-    tx.commit().await?;
+    let product = state
+        .in_tenant(&user, async |tx| {
+            products::update(tx, &user.actor(), id, patch).await
+        })
+        .await?;
     Ok(Data(product))
 }
 
@@ -89,8 +92,10 @@ pub async fn delete(
     user: AuthUser,
     IdPath(id): IdPath,
 ) -> ApiResult<Data<Value>> {
-    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
-    products::delete(&mut tx, &user.actor(), id).await?;
-    tx.commit().await?;
+    state
+        .in_tenant(&user, async |tx| {
+            products::delete(tx, &user.actor(), id).await
+        })
+        .await?;
     Ok(Data(json!({ "id": id, "deleted": true })))
 }

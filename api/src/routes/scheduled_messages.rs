@@ -2,7 +2,6 @@
 //! and soft delete of pending messages; one tenant transaction each.
 
 use axum::extract::State;
-use fieldwork_core::db::begin_tenant;
 use fieldwork_core::messages::{
     self, MessageCreate, MessageFilter, MessagePatch, ScheduledMessage,
 };
@@ -27,9 +26,9 @@ pub async fn list(
 ) -> ApiResult<Data<Page<ScheduledMessage>>> {
     let params = ListParams::from_query(&query)?;
     let filter = MessageFilter::from_query(&query)?;
-    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
-    let page = messages::list(&mut tx, &filter, &params).await?;
-    tx.commit().await?;
+    let page = state
+        .in_tenant(&user, async |tx| messages::list(tx, &filter, &params).await)
+        .await?;
     Ok(Data(page))
 }
 
@@ -43,9 +42,9 @@ pub async fn get(
     user: AuthUser,
     IdPath(id): IdPath,
 ) -> ApiResult<Data<ScheduledMessage>> {
-    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
-    let message = messages::get(&mut tx, id).await?;
-    tx.commit().await?;
+    let message = state
+        .in_tenant(&user, async |tx| messages::get(tx, id).await)
+        .await?;
     Ok(Data(message))
 }
 
@@ -59,9 +58,11 @@ pub async fn create(
     user: AuthUser,
     ApiJson(input): ApiJson<MessageCreate>,
 ) -> ApiResult<Created<ScheduledMessage>> {
-    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
-    let message = messages::create(&mut tx, &user.actor(), input).await?;
-    tx.commit().await?;
+    let message = state
+        .in_tenant(&user, async |tx| {
+            messages::create(tx, &user.actor(), input).await
+        })
+        .await?;
     Ok(Created(message))
 }
 
@@ -77,9 +78,11 @@ pub async fn update(
     IdPath(id): IdPath,
     ApiJson(patch): ApiJson<MessagePatch>,
 ) -> ApiResult<Data<ScheduledMessage>> {
-    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
-    let message = messages::update(&mut tx, &user.actor(), id, patch).await?;
-    tx.commit().await?;
+    let message = state
+        .in_tenant(&user, async |tx| {
+            messages::update(tx, &user.actor(), id, patch).await
+        })
+        .await?;
     Ok(Data(message))
 }
 
@@ -93,8 +96,10 @@ pub async fn delete(
     user: AuthUser,
     IdPath(id): IdPath,
 ) -> ApiResult<Data<Value>> {
-    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
-    messages::delete(&mut tx, &user.actor(), id).await?;
-    tx.commit().await?;
+    state
+        .in_tenant(&user, async |tx| {
+            messages::delete(tx, &user.actor(), id).await
+        })
+        .await?;
     Ok(Data(json!({ "id": id, "deleted": true })))
 }

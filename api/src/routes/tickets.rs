@@ -2,7 +2,6 @@
 //! patch, soft delete; one tenant transaction each. Status changes are actions.
 
 use axum::extract::State;
-use fieldwork_core::db::begin_tenant;
 use fieldwork_core::pagination::{ListParams, Page};
 use fieldwork_core::tickets::{self, Ticket, TicketCreate, TicketFilter, TicketPatch, Week};
 use serde_json::{Value, json};
@@ -25,9 +24,9 @@ pub async fn list(
 ) -> ApiResult<Data<Page<Ticket>>> {
     let params = ListParams::from_query(&query)?;
     let filter = TicketFilter::from_query(&query)?;
-    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
-    let page = tickets::list(&mut tx, &filter, &params).await?;
-    tx.commit().await?;
+    let page = state
+        .in_tenant(&user, async |tx| tickets::list(tx, &filter, &params).await)
+        .await?;
     Ok(Data(page))
 }
 
@@ -42,9 +41,11 @@ pub async fn week(
     user: AuthUser,
     ApiQuery(query): ApiQuery,
 ) -> ApiResult<Data<Week>> {
-    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
-    let week = tickets::week(&mut tx, query.get("start_date").map(String::as_str)).await?;
-    tx.commit().await?;
+    let week = state
+        .in_tenant(&user, async |tx| {
+            tickets::week(tx, query.get("start_date").map(String::as_str)).await
+        })
+        .await?;
     Ok(Data(week))
 }
 
@@ -58,9 +59,9 @@ pub async fn get(
     user: AuthUser,
     IdPath(id): IdPath,
 ) -> ApiResult<Data<Ticket>> {
-    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
-    let ticket = tickets::get(&mut tx, id).await?;
-    tx.commit().await?;
+    let ticket = state
+        .in_tenant(&user, async |tx| tickets::get(tx, id).await)
+        .await?;
     Ok(Data(ticket))
 }
 
@@ -74,9 +75,11 @@ pub async fn create(
     user: AuthUser,
     ApiJson(input): ApiJson<TicketCreate>,
 ) -> ApiResult<Created<Ticket>> {
-    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
-    let ticket = tickets::create(&mut tx, &user.actor(), input).await?;
-    tx.commit().await?;
+    let ticket = state
+        .in_tenant(&user, async |tx| {
+            tickets::create(tx, &user.actor(), input).await
+        })
+        .await?;
     Ok(Created(ticket))
 }
 
@@ -92,9 +95,11 @@ pub async fn update(
     IdPath(id): IdPath,
     ApiJson(patch): ApiJson<TicketPatch>,
 ) -> ApiResult<Data<Ticket>> {
-    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
-    let ticket = tickets::update(&mut tx, &user.actor(), id, patch).await?;
-    tx.commit().await?;
+    let ticket = state
+        .in_tenant(&user, async |tx| {
+            tickets::update(tx, &user.actor(), id, patch).await
+        })
+        .await?;
     Ok(Data(ticket))
 }
 
@@ -108,8 +113,10 @@ pub async fn delete(
     user: AuthUser,
     IdPath(id): IdPath,
 ) -> ApiResult<Data<Value>> {
-    let mut tx = begin_tenant(&state.pool, user.user_id).await?;
-    tickets::delete(&mut tx, &user.actor(), id).await?;
-    tx.commit().await?;
+    state
+        .in_tenant(&user, async |tx| {
+            tickets::delete(tx, &user.actor(), id).await
+        })
+        .await?;
     Ok(Data(json!({ "id": id, "deleted": true })))
 }

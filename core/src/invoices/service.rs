@@ -17,7 +17,7 @@ use crate::audit::{self, AuditAction, compute_changes, snapshot};
 use crate::error::{Error, Result, on_foreign_key};
 use crate::fields::{self, Checker, Patch};
 use crate::ids::{Actor, new_id};
-use crate::pagination::{Cursor, ListParams, Page};
+use crate::pagination::{Cursor, ListParams, Page, query_param, uuid_param};
 use crate::state::transition;
 use crate::{customers, tickets, values};
 
@@ -134,19 +134,13 @@ pub struct InvoiceFilter {
 
 impl InvoiceFilter {
     pub fn from_query(query: &HashMap<String, String>) -> Result<InvoiceFilter> {
-        let customer_id = query
-            .get("customer_id")
-            .filter(|s| !s.is_empty())
-            .map(|s| Uuid::parse_str(s).map_err(|_| Error::field("customer_id", "must be a UUID")))
-            .transpose()?;
-        let status = query
-            .get("status")
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                InvoiceStatus::parse(s)
-                    .ok_or_else(|| Error::field("status", "must be an invoice status such as sent"))
-            })
-            .transpose()?;
+        let customer_id = uuid_param(query, "customer_id")?;
+        let status = query_param(
+            query,
+            "status",
+            InvoiceStatus::parse,
+            "must be an invoice status such as sent",
+        )?;
         Ok(InvoiceFilter {
             customer_id,
             status,

@@ -17,7 +17,7 @@ use crate::audit::{self, AuditAction, compute_changes, snapshot};
 use crate::error::{Error, Result};
 use crate::fields::{self, Checker, FieldError, Patch};
 use crate::ids::{Actor, new_id};
-use crate::pagination::{Cursor, ListParams, Page};
+use crate::pagination::{Cursor, ListParams, Page, query_param, uuid_param};
 use crate::state::transition;
 use crate::{customers, invoices, tickets, values};
 
@@ -182,20 +182,13 @@ pub struct MessageFilter {
 
 impl MessageFilter {
     pub fn from_query(query: &HashMap<String, String>) -> Result<MessageFilter> {
-        let customer_id = query
-            .get("customer_id")
-            .filter(|s| !s.is_empty())
-            .map(|s| Uuid::parse_str(s).map_err(|_| Error::field("customer_id", "must be a UUID")))
-            .transpose()?;
-        let status = query
-            .get("status")
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                MessageStatus::parse(s).ok_or_else(|| {
-                    Error::field("status", "must be a message status such as pending")
-                })
-            })
-            .transpose()?;
+        let customer_id = uuid_param(query, "customer_id")?;
+        let status = query_param(
+            query,
+            "status",
+            MessageStatus::parse,
+            "must be a message status such as pending",
+        )?;
         Ok(MessageFilter {
             customer_id,
             status,

@@ -16,7 +16,7 @@ use crate::audit::{self, AuditAction, compute_changes, snapshot};
 use crate::customers;
 use crate::error::{Error, Result, on_foreign_key};
 use crate::ids::{Actor, new_id};
-use crate::pagination::{Cursor, ListParams, Page};
+use crate::pagination::{Cursor, ListParams, Page, query_param, uuid_param};
 use crate::state::transition;
 
 pub(super) const NOT_FOUND: Error = Error::NotFound("ticket not found");
@@ -91,20 +91,13 @@ pub struct TicketFilter {
 
 impl TicketFilter {
     pub fn from_query(query: &HashMap<String, String>) -> Result<TicketFilter> {
-        let customer_id = query
-            .get("customer_id")
-            .filter(|s| !s.is_empty())
-            .map(|s| Uuid::parse_str(s).map_err(|_| Error::field("customer_id", "must be a UUID")))
-            .transpose()?;
-        let status = query
-            .get("status")
-            .filter(|s| !s.is_empty())
-            .map(|s| {
-                TicketStatus::parse(s).ok_or_else(|| {
-                    Error::field("status", "must be a ticket status such as scheduled")
-                })
-            })
-            .transpose()?;
+        let customer_id = uuid_param(query, "customer_id")?;
+        let status = query_param(
+            query,
+            "status",
+            TicketStatus::parse,
+            "must be a ticket status such as scheduled",
+        )?;
         Ok(TicketFilter {
             customer_id,
             status,
