@@ -8,7 +8,8 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$FW_ROOT"
 
 fw_db_up test
-# The job tests start real worker processes: build the binary they run first.
-cargo build --locked --bin fieldwork-worker
+# The job tests start real worker processes: build the binary they run first, with the
+# engine's test job kinds (a production build has none).
+cargo build --locked -p fieldwork-worker --features test-kinds --bin fieldwork-worker
 cargo test --workspace --locked "$@"
 ops/openapi-check.sh

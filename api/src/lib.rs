@@ -25,6 +25,7 @@ use crate::error::ApiError;
 
 /// The complete application: routes, request ids and access logs, panic safety net.
 pub fn app(state: AppState) -> Router {
+    metrics::install();
     routes::router(state)
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn(request_id::request_id))

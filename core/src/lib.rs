@@ -12,6 +12,7 @@ pub mod fields;
 pub mod ids;
 pub mod invoices;
 pub mod messages;
+pub mod metrics_export;
 pub mod pagination;
 pub mod products;
 pub mod queue;

@@ -225,6 +225,10 @@ async fn the_worker_serves_prometheus_metrics_with_queue_depth_and_run_times() {
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let mut settings = test_settings("default,idle", 2);
     settings.metrics_addr = Some(addr);
+    // A worker process installs its metrics exporter at start-up, before its first job; the
+    // test's enqueues below happen in this process too, so install it first as well.
+    fieldwork_core::metrics_export::install();
+    let worker = InProcessWorker::start(&db, settings);
     let job = db
         .enqueue_system(&[raw_job("test.record", json!({}), JobOptions::default())])
         .await[0];
@@ -234,7 +238,6 @@ async fn the_worker_serves_prometheus_metrics_with_queue_depth_and_run_times() {
         JobOptions::default().queue("other"),
     )])
     .await;
-    let worker = InProcessWorker::start(&db, settings);
     wait_for(Duration::from_secs(10), "the job to complete", || async {
         (db.state(job.id.0).await == "completed").then_some(())
     })

@@ -1,21 +1,28 @@
 //! Fieldwork worker library: `run_worker(ctx, shutdown)` runs one worker process — apalis
 //! workers over the Postgres queue of `fieldwork_core::queue` — until the shutdown future
-//! resolves. Handlers are registered in [`registry::registry`], cron schedules in
-//! [`registry::schedules`]; the binary adds operator commands and the bench.
+//! resolves. Job kinds live in [`jobs`] (one file each, the registry and cron lists in its
+//! `mod.rs`), the outside clients they use in [`clients`]; the binary adds operator commands
+//! and the bench.
 
 pub mod bench;
 pub mod cli;
+pub mod clients;
 pub mod handler;
+pub mod jobs;
 pub mod ops;
 pub mod registry;
 pub mod runtime;
 pub mod settings;
-pub mod test_kinds;
+
+#[cfg(feature = "test-kinds")]
+pub use jobs::test_kinds;
 
 use std::future::Future;
 
 use fieldwork_core::db::{self, DbRole, PoolConfig};
 use sqlx::PgPool;
+
+use crate::clients::Clients;
 
 pub use handler::{JobContext, JobError, JobResult, JobTx};
 pub use settings::{QueueSettings, WorkerSettings};
@@ -28,6 +35,8 @@ pub struct WorkerContext {
     /// System pool (`fieldwork_system`): queue bookkeeping and cross-tenant scans.
     pub system_pool: PgPool,
     pub settings: WorkerSettings,
+    /// Outside clients (SMTP, LLM, HTTP), built once from the settings.
+    pub clients: Clients,
 }
 
 impl WorkerContext {
@@ -46,6 +55,7 @@ impl WorkerContext {
         Ok(Self {
             app_pool: db::pool(&cfg, DbRole::App)?,
             system_pool: db::pool(&cfg, DbRole::System)?,
+            clients: Clients::from_settings(&settings)?,
             settings,
         })
     }
@@ -56,5 +66,5 @@ pub async fn run_worker(
     ctx: WorkerContext,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> fieldwork_core::Result<()> {
-    runtime::run(ctx.app_pool, ctx.system_pool, ctx.settings, shutdown).await
+    runtime::run(ctx, shutdown).await
 }

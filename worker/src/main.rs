@@ -5,9 +5,9 @@ use clap::Parser;
 use fieldwork_core::config::Config;
 use fieldwork_core::telemetry::{init_tracing, shutdown_signal};
 use fieldwork_worker::cli::{Cli, Command};
-use fieldwork_worker::registry::registry;
+use fieldwork_worker::clients::Clients;
 use fieldwork_worker::runtime::resolve_queues;
-use fieldwork_worker::{WorkerContext, bench, ops, run_worker};
+use fieldwork_worker::{WorkerContext, bench, jobs, ops, run_worker};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
@@ -19,11 +19,14 @@ async fn main() -> anyhow::Result<()> {
         Command::Run => {
             // The system pool serves one fetcher per queue plus the acker, heartbeat,
             // scheduler, rescuer, pruner, cron and metrics: never starve those.
-            let queues = resolve_queues(&settings, &registry(&settings)).len();
+            let clients = Clients::from_settings(&settings)?;
+            let queues = resolve_queues(&settings, &jobs::registry(&settings, &clients)).len();
             let max_connections = config
                 .db_max_connections
                 .max(u32::try_from(queues).unwrap_or(u32::MAX).saturating_add(6));
-            let ctx = WorkerContext::connect_with(&config.database_url, max_connections, settings)?;
+            let mut ctx =
+                WorkerContext::connect_with(&config.database_url, max_connections, settings)?;
+            ctx.clients = clients;
             run_worker(ctx, shutdown_signal()).await?;
         }
         Command::Jobs { command } => {

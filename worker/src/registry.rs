@@ -1,19 +1,16 @@
-//! What this worker runs, as two explicit lists: [`registry`] maps each job kind to its
-//! handler, decoder and backoff (a kind missing here is discarded with a clear error when a
-//! worker meets it); [`schedules`] declares the cron schedules (each tick fires exactly once
-//! across the fleet, see `runtime::cron`).
+//! The kind → handler map: [`Registry`] decodes a payload into the kind's type and runs its
+//! handler with the kind's backoff and timeout. The list of kinds itself is in
+//! `crate::jobs`.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fieldwork_core::queue::{Job, JobOptions, NewJob};
+use fieldwork_core::queue::Job;
 use futures_util::future::BoxFuture;
 
 use crate::handler::{JobContext, JobError, JobResult};
-use crate::runtime::cron::CronSchedule;
-use crate::settings::WorkerSettings;
 
 type RunFn = dyn Fn(&str, JobContext) -> BoxFuture<'static, JobResult> + Send + Sync;
 
@@ -103,31 +100,4 @@ impl Registry {
         k.sort_unstable();
         k
     }
-}
-
-/// Every job kind this worker runs. Add new kinds here.
-pub fn registry(settings: &WorkerSettings) -> Registry {
-    let mut registry = Registry::default();
-    // Domain kinds (messages, extraction, audit fan-out) register here as they arrive.
-    if settings.test_kinds {
-        crate::test_kinds::register(&mut registry);
-    }
-    registry
-}
-
-/// Every cron schedule this worker fires. Add new schedules here.
-pub fn schedules(settings: &WorkerSettings) -> Result<Vec<CronSchedule>, String> {
-    let mut list = Vec::new();
-    // Domain schedules (reminder scans, digest mails) are added here as they arrive.
-    if let (true, Some(expr)) = (settings.test_kinds, settings.test_cron.as_deref()) {
-        list.push(CronSchedule::new("test.cron", expr, |tick| {
-            let job = crate::test_kinds::RecordJob {
-                label: Some(format!("cron:{}", tick.to_rfc3339())),
-                sleep_ms: 0,
-                complete_in_tx: false,
-            };
-            NewJob::new(&job, JobOptions::default())
-        })?);
-    }
-    Ok(list)
 }

@@ -1,172 +1,128 @@
-//! Prometheus metrics of the job engine, registered in the process-wide default registry:
-//! whichever process inserts, runs, rescues or discards a job counts it (the worker serves
-//! them on `METRICS_ADDR`).
+//! Metrics of the job engine, recorded through the `metrics` facade: whichever process
+//! inserts, runs, rescues or discards a job counts it; the process's exporter
+//! (`crate::metrics_export`) serves them. Labels are bounded: queue, kind, state, measure.
 
-use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use prometheus::{
-    HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    register_histogram_vec, register_int_counter, register_int_counter_vec, register_int_gauge,
-    register_int_gauge_vec,
+use metrics::{
+    Unit, counter, describe_counter, describe_gauge, describe_histogram, gauge, histogram,
 };
 
-/// Run-time buckets (seconds): from a 1 ms no-op to a 10 min report.
-pub const RUN_TIME_BUCKETS: [f64; 16] = [
-    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 120.0,
-    600.0,
-];
+pub const INSERTED: &str = "fieldwork_jobs_inserted_total";
+pub const COMPLETED: &str = "fieldwork_jobs_completed_total";
+pub const FAILED: &str = "fieldwork_jobs_failed_total";
+pub const DISCARDED: &str = "fieldwork_jobs_discarded_total";
+pub const CANCELLED: &str = "fieldwork_jobs_cancelled_total";
+pub const SNOOZED: &str = "fieldwork_jobs_snoozed_total";
+pub const RESCUED: &str = "fieldwork_jobs_rescued_total";
+pub const RUN_TIME: &str = "fieldwork_job_run_seconds";
+pub const LEASES_LOST: &str = "fieldwork_job_leases_lost_total";
+pub const QUEUE_DEPTH: &str = "fieldwork_queue_available_jobs";
+pub const QUEUE_OLDEST_AGE: &str = "fieldwork_queue_oldest_available_age_seconds";
+pub const HELD: &str = "fieldwork_worker_held_jobs";
+pub const TABLE: &str = "fieldwork_jobs_table";
 
-fn counter(name: &str, help: &str) -> Option<IntCounterVec> {
-    register_int_counter_vec!(Opts::new(name, help), &["queue", "kind"]).ok()
+/// Completions this process acknowledged, whatever the queue: the bench polls it instead of
+/// the table it is measuring.
+static COMPLETED_RUNS: AtomicU64 = AtomicU64::new(0);
+
+/// HELP texts; called once when the exporter is installed.
+pub fn describe() {
+    describe_counter!(INSERTED, Unit::Count, "Jobs inserted");
+    describe_counter!(COMPLETED, Unit::Count, "Job runs that completed");
+    describe_counter!(
+        FAILED,
+        Unit::Count,
+        "Job runs that failed (errors, panics, timeouts; each is retried or discarded)"
+    );
+    describe_counter!(
+        DISCARDED,
+        Unit::Count,
+        "Jobs discarded (attempts exhausted, undecodable payload, unknown kind)"
+    );
+    describe_counter!(CANCELLED, Unit::Count, "Running jobs that ended cancelled");
+    describe_counter!(SNOOZED, Unit::Count, "Job runs that snoozed");
+    describe_counter!(
+        RESCUED,
+        Unit::Count,
+        "Running jobs whose lease expired and that the rescuer returned (lease rescues)"
+    );
+    describe_histogram!(RUN_TIME, Unit::Seconds, "Handler run time");
+    describe_counter!(
+        LEASES_LOST,
+        Unit::Count,
+        "Jobs this worker held whose lease was taken away (rescued or cancelled) before it acked"
+    );
+    describe_gauge!(
+        QUEUE_DEPTH,
+        Unit::Count,
+        "Available (runnable, not yet claimed) jobs per queue"
+    );
+    describe_gauge!(
+        QUEUE_OLDEST_AGE,
+        Unit::Seconds,
+        "How long the oldest available job of each queue has waited"
+    );
+    describe_gauge!(HELD, Unit::Count, "Jobs this worker holds under lease");
+    describe_gauge!(
+        TABLE,
+        "Jobs table health: live_tuples, dead_tuples, table_bytes, index_bytes"
+    );
 }
 
-static INSERTED: LazyLock<Option<IntCounterVec>> =
-    LazyLock::new(|| counter("fieldwork_jobs_inserted_total", "Jobs inserted"));
-static COMPLETED: LazyLock<Option<IntCounterVec>> =
-    LazyLock::new(|| counter("fieldwork_jobs_completed_total", "Job runs that completed"));
-static FAILED: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
-    counter(
-        "fieldwork_jobs_failed_total",
-        "Job runs that failed (errors and panics; each is retried or discarded)",
-    )
-});
-static DISCARDED: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
-    counter(
-        "fieldwork_jobs_discarded_total",
-        "Jobs discarded (attempts exhausted, undecodable payload, unknown kind)",
-    )
-});
-static CANCELLED: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
-    counter(
-        "fieldwork_jobs_cancelled_total",
-        "Running jobs that ended cancelled",
-    )
-});
-static SNOOZED: LazyLock<Option<IntCounterVec>> =
-    LazyLock::new(|| counter("fieldwork_jobs_snoozed_total", "Job runs that snoozed"));
-static RESCUED: LazyLock<Option<IntCounterVec>> = LazyLock::new(|| {
-    counter(
-        "fieldwork_jobs_rescued_total",
-        "Running jobs whose lease expired and that the rescuer returned (lease rescues)",
-    )
-});
-static RUN_TIME: LazyLock<Option<HistogramVec>> = LazyLock::new(|| {
-    register_histogram_vec!(
-        HistogramOpts::new("fieldwork_job_run_seconds", "Handler run time")
-            .buckets(RUN_TIME_BUCKETS.to_vec()),
-        &["queue", "kind"]
-    )
-    .ok()
-});
-static LEASES_LOST: LazyLock<Option<IntCounter>> = LazyLock::new(|| {
-    register_int_counter!(
-        "fieldwork_job_leases_lost_total",
-        "Jobs this worker held whose lease was taken away (rescued or cancelled) before it acked"
-    )
-    .ok()
-});
-/// Available jobs per queue (sampled on scrape).
-pub static QUEUE_DEPTH: LazyLock<Option<IntGaugeVec>> = LazyLock::new(|| {
-    register_int_gauge_vec!(
-        "fieldwork_queue_available_jobs",
-        "Available (runnable, not yet claimed) jobs per queue",
-        &["queue"]
-    )
-    .ok()
-});
-/// Age of the oldest available job per queue (sampled on scrape).
-pub static QUEUE_OLDEST_AGE: LazyLock<Option<prometheus::GaugeVec>> = LazyLock::new(|| {
-    prometheus::register_gauge_vec!(
-        "fieldwork_queue_oldest_available_age_seconds",
-        "How long the oldest available job of each queue has waited",
-        &["queue"]
-    )
-    .ok()
-});
-/// Jobs this process holds (claimed, not yet acknowledged).
-pub static HELD: LazyLock<Option<IntGauge>> = LazyLock::new(|| {
-    register_int_gauge!(
-        "fieldwork_worker_held_jobs",
-        "Jobs this worker holds under lease"
-    )
-    .ok()
-});
-/// Jobs table health (sampled on scrape), for bloat alerts.
-pub static TABLE: LazyLock<Option<IntGaugeVec>> = LazyLock::new(|| {
-    register_int_gauge_vec!(
-        "fieldwork_jobs_table",
-        "Jobs table health: live_tuples, dead_tuples, table_bytes, index_bytes",
-        &["measure"]
-    )
-    .ok()
-});
-
-fn inc(metric: &LazyLock<Option<IntCounterVec>>, queue: &str, kind: &str, by: u64) {
-    if let Some(m) = metric.as_ref() {
-        m.with_label_values(&[queue, kind]).inc_by(by);
-    }
+fn inc(name: &'static str, queue: &str, kind: &str) {
+    counter!(name, "kind" => kind.to_owned(), "queue" => queue.to_owned()).increment(1);
 }
 
 pub fn inserted(queue: &str, kind: &str) {
-    inc(&INSERTED, queue, kind, 1);
+    inc(INSERTED, queue, kind);
 }
 pub fn completed(queue: &str, kind: &str) {
-    inc(&COMPLETED, queue, kind, 1);
+    COMPLETED_RUNS.fetch_add(1, Ordering::Relaxed);
+    inc(COMPLETED, queue, kind);
 }
 pub fn failed(queue: &str, kind: &str) {
-    inc(&FAILED, queue, kind, 1);
+    inc(FAILED, queue, kind);
 }
 pub fn discarded(queue: &str, kind: &str) {
-    inc(&DISCARDED, queue, kind, 1);
+    inc(DISCARDED, queue, kind);
 }
 pub fn cancelled(queue: &str, kind: &str) {
-    inc(&CANCELLED, queue, kind, 1);
+    inc(CANCELLED, queue, kind);
 }
 pub fn snoozed(queue: &str, kind: &str) {
-    inc(&SNOOZED, queue, kind, 1);
+    inc(SNOOZED, queue, kind);
 }
 pub fn rescued(queue: &str, kind: &str) {
-    inc(&RESCUED, queue, kind, 1);
+    inc(RESCUED, queue, kind);
 }
 pub fn run_time(queue: &str, kind: &str, took: Duration) {
-    if let Some(m) = RUN_TIME.as_ref() {
-        m.with_label_values(&[queue, kind])
-            .observe(took.as_secs_f64());
-    }
+    histogram!(RUN_TIME, "kind" => kind.to_owned(), "queue" => queue.to_owned())
+        .record(took.as_secs_f64());
 }
 pub fn leases_lost(n: u64) {
-    if let Some(m) = LEASES_LOST.as_ref() {
-        m.inc_by(n);
+    counter!(LEASES_LOST).increment(n);
+}
+/// Jobs this process holds changed by `delta`.
+pub fn held(delta: i64) {
+    if delta >= 0 {
+        gauge!(HELD).increment(delta as f64);
+    } else {
+        gauge!(HELD).decrement(delta.unsigned_abs() as f64);
     }
 }
-
-/// Runs of `kind` in `queue` this process acknowledged as completed (for the bench).
-pub fn completed_count(queue: &str, kind: &str) -> u64 {
-    COMPLETED
-        .as_ref()
-        .map_or(0, |m| m.with_label_values(&[queue, kind]).get())
+/// Queue depth and oldest available age of one queue (sampled on scrape).
+pub fn queue_depth(queue: &str, available: i64, oldest_age_seconds: f64) {
+    gauge!(QUEUE_DEPTH, "queue" => queue.to_owned()).set(available as f64);
+    gauge!(QUEUE_OLDEST_AGE, "queue" => queue.to_owned()).set(oldest_age_seconds);
+}
+/// One jobs-table health measure (sampled on scrape).
+pub fn table(measure: &'static str, value: i64) {
+    gauge!(TABLE, "measure" => measure).set(value as f64);
 }
 
-/// Registers every metric now, so a scrape lists them before the first job.
-pub fn init() {
-    for m in [
-        &INSERTED, &COMPLETED, &FAILED, &DISCARDED, &CANCELLED, &SNOOZED, &RESCUED,
-    ] {
-        LazyLock::force(m);
-    }
-    LazyLock::force(&RUN_TIME);
-    LazyLock::force(&LEASES_LOST);
-    LazyLock::force(&QUEUE_DEPTH);
-    LazyLock::force(&QUEUE_OLDEST_AGE);
-    LazyLock::force(&HELD);
-    LazyLock::force(&TABLE);
-}
-
-/// The default registry in Prometheus text format.
-pub fn render() -> String {
-    let families = prometheus::gather();
-    prometheus::TextEncoder::new()
-        .encode_to_string(&families)
-        .unwrap_or_default()
+/// Completions this process acknowledged so far, all queues (for the bench).
+pub fn completed_count() -> u64 {
+    COMPLETED_RUNS.load(Ordering::Relaxed)
 }

@@ -5,12 +5,12 @@
 use std::time::{Duration, Instant};
 
 use fieldwork_core::queue::metrics::completed_count;
-use fieldwork_core::queue::{Job, JobOptions, NewJob, insert_many};
+use fieldwork_core::queue::{JobOptions, NewJob, insert_many};
 use sqlx::PgPool;
 
 use super::{per_second, reset_peak_rss, rss_kib};
+use crate::jobs::bench_noop::NoopJob;
 use crate::settings::{QueueSettings, WorkerSettings};
-use crate::test_kinds::NoopJob;
 use crate::{WorkerContext, run_worker};
 
 /// What to burn down.
@@ -92,10 +92,10 @@ pub async fn run(database_url: &str, system: &PgPool, shape: Shape) -> anyhow::R
     let wall = Instant::now();
     // Progress from this process's own counter of acknowledged completions: polling the
     // table would load the database we are measuring.
-    let before = completed_count("bench", NoopJob::KIND);
+    let before = completed_count();
     loop {
         tokio::time::sleep(Duration::from_millis(20)).await;
-        let done = completed_count("bench", NoopJob::KIND) - before;
+        let done = completed_count() - before;
         if done as usize >= jobs {
             break;
         }

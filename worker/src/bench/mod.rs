@@ -13,8 +13,8 @@ use fieldwork_core::queue::{JobOptions, NewJob, insert};
 use sqlx::PgPool;
 
 use crate::cli::BenchCommand;
+use crate::jobs::bench_noop::{LATENCIES, NoopJob, record_latencies};
 use crate::settings::{QueueSettings, WorkerSettings};
-use crate::test_kinds::{LATENCIES, NoopJob, record_latencies};
 use crate::{WorkerContext, run_worker};
 
 pub async fn run(database_url: &str, command: BenchCommand) -> anyhow::Result<()> {

@@ -123,9 +123,7 @@ impl Held {
         self.queues[queue]
             .held
             .fetch_add(jobs.len(), Ordering::AcqRel);
-        if let Some(g) = metrics::HELD.as_ref() {
-            g.add(jobs.len() as i64);
-        }
+        metrics::held(i64::try_from(jobs.len()).unwrap_or(i64::MAX));
     }
 
     /// Marks a buffered job as started and returns its cancellation token; `None` if it must
@@ -159,9 +157,7 @@ impl Held {
                 total += n;
             }
         }
-        if let Some(g) = metrics::HELD.as_ref() {
-            g.sub(total as i64);
-        }
+        metrics::held(-i64::try_from(total).unwrap_or(i64::MAX));
     }
 
     /// `(id, attempt)` of every held job, for the heartbeat.

@@ -48,38 +48,31 @@ async fn scrape(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
     }
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        metrics::render(),
+        fieldwork_core::metrics_export::render(),
     )
 }
 
 async fn sample(shared: &Shared) {
     match stats::depths(&shared.system_pool).await {
         Ok(depths) => {
-            if let (Some(depth), Some(age)) = (
-                metrics::QUEUE_DEPTH.as_ref(),
-                metrics::QUEUE_OLDEST_AGE.as_ref(),
-            ) {
-                // Queues that drained report zero rather than their last value.
-                for q in &shared.held.queues {
-                    depth.with_label_values(&[&q.name]).set(0);
-                    age.with_label_values(&[&q.name]).set(0.0);
+            // Queues that drained report zero rather than their last value.
+            for q in &shared.held.queues {
+                if !depths.iter().any(|d| *d.queue == *q.name) {
+                    metrics::queue_depth(&q.name, 0, 0.0);
                 }
-                for d in depths {
-                    depth.with_label_values(&[&d.queue]).set(d.available);
-                    age.with_label_values(&[&d.queue]).set(d.oldest_age_seconds);
-                }
+            }
+            for d in depths {
+                metrics::queue_depth(&d.queue, d.available, d.oldest_age_seconds);
             }
         }
         Err(e) => tracing::warn!(error = %e, "sampling queue depth failed"),
     }
     match stats::table_health(&shared.system_pool).await {
         Ok(h) => {
-            if let Some(t) = metrics::TABLE.as_ref() {
-                t.with_label_values(&["live_tuples"]).set(h.live_tuples);
-                t.with_label_values(&["dead_tuples"]).set(h.dead_tuples);
-                t.with_label_values(&["table_bytes"]).set(h.table_bytes);
-                t.with_label_values(&["index_bytes"]).set(h.index_bytes);
-            }
+            metrics::table("live_tuples", h.live_tuples);
+            metrics::table("dead_tuples", h.dead_tuples);
+            metrics::table("table_bytes", h.table_bytes);
+            metrics::table("index_bytes", h.index_bytes);
         }
         Err(e) => tracing::warn!(error = %e, "sampling jobs table health failed"),
     }

@@ -21,11 +21,13 @@ use apalis_core::monitor::Monitor;
 use apalis_core::worker::builder::WorkerBuilder;
 use apalis_core::worker::ext::parallelize::ParallelizeExt;
 use chrono::Utc;
-use fieldwork_core::queue::{ClaimedJob, ErrorEntry, Failure, Resolution, fail_many, metrics};
+use fieldwork_core::queue::{ClaimedJob, ErrorEntry, Failure, Resolution, fail_many};
 use sqlx::PgPool;
 use tokio::sync::{Notify, watch};
 
-use crate::registry::{Registry, registry};
+use crate::WorkerContext;
+use crate::jobs;
+use crate::registry::Registry;
 use crate::settings::{QueueSettings, WorkerSettings};
 use ack::Acker;
 use backend::{PgQueueBackend, release_buffered};
@@ -88,18 +90,23 @@ pub fn resolve_queues(settings: &WorkerSettings, registry: &Registry) -> Vec<Que
 /// Runs a worker process until `shutdown` resolves, then shuts down gracefully: no new
 /// claims, running jobs get `shutdown_timeout` to finish, buffered jobs go back unspent.
 pub async fn run(
-    app_pool: PgPool,
-    system_pool: PgPool,
-    settings: WorkerSettings,
+    ctx: WorkerContext,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> fieldwork_core::Result<()> {
+    let WorkerContext {
+        app_pool,
+        system_pool,
+        settings,
+        clients,
+    } = ctx;
     sqlx::query("SELECT 1").execute(&system_pool).await?;
-    let registry = Arc::new(registry(&settings));
+    let registry = Arc::new(jobs::registry(&settings, &clients));
     let schedules =
-        crate::registry::schedules(&settings).map_err(fieldwork_core::Error::Internal)?;
+        jobs::schedules(&settings, &clients).map_err(fieldwork_core::Error::Internal)?;
     let queues = resolve_queues(&settings, &registry);
     let worker_id: Arc<str> = Arc::from(new_worker_id());
-    metrics::init();
+    fieldwork_core::metrics_export::install();
+    jobs::describe_metrics();
     let held = Arc::new(Held::new(
         queues
             .iter()

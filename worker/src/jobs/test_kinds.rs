@@ -1,18 +1,18 @@
-//! Job kinds for tests and the bench, registered only with `--test-kinds`
-//! (`FIELDWORK_TEST_KINDS=1`): they record each execution in tables the tests create
-//! ([`TEST_TABLES_SQL`]), sleep, fail, panic, snooze, wait for cancellation, probe the RLS
-//! context, or do nothing at all (bench). Never enable them in production.
+//! Job kinds for the engine's own tests: compiled only with the `test-kinds` cargo feature
+//! (never in a production build) and registered only with `--test-kinds`
+//! (`FIELDWORK_TEST_KINDS=1`). They record each execution in tables the tests create
+//! ([`TEST_TABLES_SQL`]), sleep, fail, panic, snooze, wait for cancellation or probe the RLS
+//! context.
 
-use std::sync::Mutex;
 use std::time::Duration;
 
-use chrono::Utc;
-use fieldwork_core::queue::Job;
+use fieldwork_core::queue::{Job, JobOptions, NewJob};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::handler::{JobContext, JobError, JobResult};
 use crate::registry::Registry;
+use crate::runtime::cron::CronSchedule;
 
 /// Tables the test kinds write to; tests create them (as the owner) before starting workers.
 pub const TEST_TABLES_SQL: &str = "
@@ -201,39 +201,24 @@ async fn run_snooze(job: SnoozeJob, ctx: JobContext) -> JobResult {
     Ok(())
 }
 
-/// Does nothing (bench). When latency recording is on, notes enqueue→start time.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct NoopJob {}
-
-impl Job for NoopJob {
-    const KIND: &'static str = "bench.noop";
-    const QUEUE: &'static str = "bench";
-}
-
-/// Enqueue→start latencies recorded by `bench.noop` while [`record_latencies`] is on.
-pub static LATENCIES: Mutex<Option<Vec<Duration>>> = Mutex::new(None);
-
-/// Starts (`true`) or stops recording latencies.
-pub fn record_latencies(on: bool) {
-    let mut l = LATENCIES.lock().unwrap_or_else(|p| p.into_inner());
-    *l = if on { Some(Vec::new()) } else { None };
-}
-
-async fn run_noop(_: NoopJob, ctx: JobContext) -> JobResult {
-    let mut l = LATENCIES.lock().unwrap_or_else(|p| p.into_inner());
-    if let Some(v) = l.as_mut() {
-        v.push((Utc::now() - ctx.created_at()).to_std().unwrap_or_default());
-    }
-    Ok(())
-}
-
-/// Registers every test/bench kind.
+/// Registers every test kind.
 pub fn register(registry: &mut Registry) {
     registry
         .register(run_record)
         .register(run_flaky)
         .register(run_rls_probe)
         .register(run_snooze)
-        .register(run_hang)
-        .register(run_noop);
+        .register(run_hang);
+}
+
+/// The `test.cron` schedule: a `test.record` job labelled with its tick.
+pub fn cron_schedule(expr: &str) -> Result<CronSchedule, String> {
+    CronSchedule::new("test.cron", expr, |tick| {
+        let job = RecordJob {
+            label: Some(format!("cron:{}", tick.to_rfc3339())),
+            sleep_ms: 0,
+            complete_in_tx: false,
+        };
+        NewJob::new(&job, JobOptions::default())
+    })
 }
