@@ -162,7 +162,10 @@ fn names_around(text: &str, start: usize, end: usize) -> Vec<String> {
     if let Some(c) = NAME_AFTER.captures(&text[end..]) {
         let explicit = c
             .get(0)
-            .is_some_and(|m| m.as_str().contains(['(', ':']) || m.as_str().contains("name"));
+            .is_some_and(|m| {
+                let t = m.as_str();
+                t.contains(['(', ':']) || t.contains("name") || t.contains("called")
+            });
         let whole_end = c.get(0).map_or(0, |m| m.end());
         let rest = text[end + whole_end..].trim_start();
         let closes = rest.is_empty() || rest.starts_with([',', ')', '.', ';', '!']);

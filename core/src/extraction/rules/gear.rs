@@ -20,7 +20,7 @@ static EQUIPMENT: Lazy = LazyLock::new(|| {
         r"|(sewer|inspection|drain|pipe|thermal|infrared) cameras?|camera inspection|hydro[- ]?jet(ter|ting)?|jetters?",
         r"|shop[- ]?vacs?|wet[- ]?(/|dry[- ]?)?(dry )?vacs?|dehumidifiers?|air movers?|extra fans",
         r"|(pressure|power) washers?|water[- ]fed poles?|extension poles?|squeegees?",
-        r"|tarps?|drop cloths?|respirators?|tyvek( suits?)?|(hazmat|protective) suits?",
+        r"|tarps?|drop cloths?|respirators?|tyvek( suits?)?|(hazmat|protective|bee|crawl) suits?|suit up|protective gear|ppe|knee pads|headlamps?",
         r"|generators?|extension cords?|(long|extra|\d+ ?(ft|foot|feet|')) hoses?",
         r"|([a-z]+ )?filters? ?\(? ?\d{1,2} ?x ?\d{1,2}( ?x ?\d{1,2})? ?\)?|\d{1,2} ?x ?\d{1,2}( ?x ?\d{1,2})? ([a-z]+ )?filters?",
         r"|((snap|glue|live|rodent|mouse|rat|tamper[- ]resistant) )+traps?|((tamper[- ]resistant|rodent|bait) )*(bait )?(stations?|boxes)",

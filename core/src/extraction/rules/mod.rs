@@ -77,4 +77,6 @@ fn piece(s: &Sentence<'_>) -> String {
 }
 
 #[cfg(test)]
+mod quality_tests;
+#[cfg(test)]
 mod tests;

@@ -28,7 +28,8 @@ static DEMOGRAPHIC: LazyLock<Vec<(Pattern, &'static str)>> = LazyLock::new(|| {
         (r"\b(on oxygen|oxygen tank|immunocompromised|chemo(therapy)?|asthma(tic)?|allerg(y|ies|ic))\b", "health considerations"),
         (r"\b(college students?|students|roommates)\b", "students"),
         (r"\b(first[- ]time|new) (home ?owners?|buyers)\b", "new homeowners"),
-        (r"\b(landlord|rental property|tenants? (live|lives|occupied)|tenant-occupied)\b", "rental property"),
+        (r"\b(landlord|rental property|tenants?|renters?|tenant-occupied)\b", "rental property"),
+        (r"\b(lives|living) (out of (state|town)|abroad|overseas|away)|absentee owner|snowbirds?\b", "owner lives away"),
     ]
     .into_iter()
     .map(|(p, label)| (Pattern::new(&format!("(?i){p}")), label))
@@ -104,7 +105,7 @@ static STRONG: Lazy = LazyLock::new(|| {
         r"|(no earlier|no later|not before|not after|come before|come after|arrive before|arrive after|before|after) \d{1,2}(:\d\d)? ?(am|pm|a\.m\.|p\.m\.)",
         r"|schedule (outside|around|after|before)",
         r"|(organic|eco[- ]?friendly|green|natural|non[- ]?toxic|pet[- ]?safe|pet[- ]?friendly|child[- ]?safe|kid[- ]?safe|chemical[- ]free|fragrance[- ]free|unscented|low[- ]voc) (products?|treatments?|methods?|options?|gel|baits?|sprays?|cleaners?|only)",
-        r"|no (chemicals|pesticides|sprays|aerosols|bleach|harsh)",
+        r"|no (chemicals?|chemical treatments?|pesticides?|sprays?|spraying|aerosols?|bleach|harsh)",
         r"|shoe covers|booties|(take|remove|took) (off )?(shoes|boots)|shoes off",
         r"|same (tech|technician|guy|crew|person)",
         r"|pays (by|with|in) (cash|check|cheque|card|credit|venmo|zelle)|(pay|paying) (in )?cash",
@@ -112,6 +113,9 @@ static STRONG: Lazy = LazyLock::new(|| {
         r"|(leave|put) (the )?(invoice|receipt|bill)",
         r"|quote (first|before)|approv(e|al) (before|first)|call (for|with) (approval|a quote)",
         r"|contact (for|person)|is the contact|point of contact",
+        r"|(by|via) (text|texts|email|e-mail|phone)( messages?)?( only)?|(text|email|phone|calls?) only|communicate by",
+        r"|(mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sundays?|weekends?|weekdays?|mornings?|afternoons?|evenings?) (are|is|work|works) (best|better|easier|preferred|good)",
+        r"|(baits?|gels?|traps?) only|prefers?|preferred|would rather",
         r")\b",
     ))
 });
@@ -123,7 +127,7 @@ static PREFERENCE_VERB: Lazy = LazyLock::new(|| {
 
 /// What a preference is about.
 static PREFERENCE_TOPIC: Lazy = LazyLock::new(|| {
-    Pattern::new(r"(?i)\b(mornings?|afternoons?|evenings?|nights?|weekends?|weekdays?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sundays?|am|pm|noon|early|late|time|times|day|days|schedul\w*|appointments?|visits?|call|calls|calling|text|texts|texting|phone|email|notice|reminders?|arriv\w*|products?|chemicals?|treatments?|sprays?|baits?|aerosols?|methods?|organic|natural|shoes|boots|tech|technician|crew|quiet|noise|cash|check|card|pay|paying|payment|invoices?|receipts?|quotes?|estimates?|same|contact|translate\w*|present|home|date|spring|summer|fall|autumn|winter|january|february|march|april|june|july|august|september|october|november|december)\b")
+    Pattern::new(r"(?i)\b(mornings?|afternoons?|evenings?|nights?|weekends?|weekdays?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sundays?|am|pm|noon|early|late|time|times|day|days|schedul\w*|appointments?|visits?|call|calls|calling|text|texts|texting|phone|email|notice|reminders?|arriv\w*|products?|chemicals?|treatments?|sprays?|baits?|aerosols?|methods?|organic|natural|shoes|boots|tech|technician|crew|quiet|noise|cash|check|card|pay|paying|payment|invoices?|receipts?|quotes?|estimates?|same|contact|translate\w*|present|home|date|spring|summer|fall|autumn|winter|lunch|school|work|come|coming|year|years|month|months|week|weeks|twice|once|photos?|pictures?|updates?|january|february|march|april|june|july|august|september|october|november|december)\b")
 });
 
 /// Timing, contact, products, conduct and payment preferences.

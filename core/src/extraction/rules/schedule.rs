@@ -26,7 +26,7 @@ static FREQUENCY: Lazy = LazyLock::new(|| {
 
 /// The sentence is about coming back or servicing.
 static CUE: Lazy = LazyLock::new(|| {
-    Pattern::new(r"(?i)\b(due|next|again|return\w*|come back|back out|follow[- ]?up|re-?check\w*|re-?visit\w*|re-?inspect\w*|inspections?|servic\w*|maintenance|tune[- ]?ups?|treat\w*|re-?treat\w*|spray\w*|clean\w*|replac\w*|chang\w*|flush\w*|check\w*|visits?|appointments?|schedul\w*|remind\w*|book\w*|pump\w*|sweep\w*|start-?up|recommend\w*|should be done)\b")
+    Pattern::new(r"(?i)\b(due|next|again|return\w*|come back|back out|follow[- ]?up|re-?check\w*|re-?visit\w*|re-?inspect\w*|inspections?|servic\w*|maintenance|tune[- ]?ups?|treat\w*|re-?treat\w*|spray\w*|clean\w*|replac\w*|chang\w*|flush\w*|check\w*|visits?|appointments?|schedul\w*|remind\w*|book\w*|pump\w*|sweep\w*|start-?up|recommend\w*|should be done|twice a year|once a year|every year|annual\w*|semi-?annual\w*|quarterly|every quarter)\b")
 });
 
 /// The sentence is about age, warranties or the past.
