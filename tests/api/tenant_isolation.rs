@@ -175,8 +175,16 @@ async fn user_b_cannot_act_on_user_a_rows() {
             "confirm_attributes",
             json!({"ticket_id": w.ticket, "attributes": {"pet": {"value": {"type": "dog"}, "evidence": ["dog"]}}}),
         ),
-        ("ticket", "confirm_attributes", json!({"ticket_id": w.ticket})),
-        ("ticket", "reject_attributes", json!({"ticket_id": w.ticket})),
+        (
+            "ticket",
+            "confirm_attributes",
+            json!({"ticket_id": w.ticket}),
+        ),
+        (
+            "ticket",
+            "reject_attributes",
+            json!({"ticket_id": w.ticket}),
+        ),
         ("invoice", "send", json!({"invoice_id": w.invoice})),
         ("invoice", "mark_paid", json!({"invoice_id": w.invoice})),
         ("invoice", "void", json!({"invoice_id": w.invoice})),

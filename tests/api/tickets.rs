@@ -258,7 +258,10 @@ async fn confirmed_attributes_are_merged_into_the_customer_and_audited_there() {
             .await;
         r.assert_error(422, "VALIDATION_ERROR");
         let fields = r.body["error"]["details"]["fields"].as_object().unwrap();
-        assert!(fields.keys().all(|k| k.starts_with("attributes")), "{fields:?}");
+        assert!(
+            fields.keys().all(|k| k.starts_with("attributes")),
+            "{fields:?}"
+        );
     }
     // The office's own version, confirmed while extraction is still pending (no worker here).
     let merged = app

@@ -33,7 +33,13 @@ pub fn finalize(
         let listed: Vec<String> = violations
             .iter()
             .take(3)
-            .map(|v| format!("{} {}", if v.path.is_empty() { "answer" } else { &v.path }, v.problem))
+            .map(|v| {
+                format!(
+                    "{} {}",
+                    if v.path.is_empty() { "answer" } else { &v.path },
+                    v.problem
+                )
+            })
             .collect();
         return Err(format!("schema-invalid: {}", listed.join("; ")));
     }

@@ -69,8 +69,7 @@ impl AttributeSchema {
                 {
                     let mut out = self.inline(resolved);
                     // Keep the referring schema's own annotations (its description).
-                    if let (Value::Object(out_map), Some(d)) = (&mut out, map.get("description"))
-                    {
+                    if let (Value::Object(out_map), Some(d)) = (&mut out, map.get("description")) {
                         out_map.insert("description".into(), d.clone());
                     }
                     return out;
@@ -100,14 +99,7 @@ fn strict(schema: &Value) -> Value {
         let converted = match key.as_str() {
             "$defs" => map_values(value, strict),
             "items" => strict(value),
-            "anyOf" => Value::Array(
-                value
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(strict)
-                    .collect(),
-            ),
+            "anyOf" => Value::Array(value.as_array().into_iter().flatten().map(strict).collect()),
             "properties" => {
                 let required: Vec<&str> = map
                     .get("required")

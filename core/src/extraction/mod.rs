@@ -6,6 +6,7 @@
 //! LLM client lives in the worker.
 
 mod finalize;
+mod formats;
 mod forms;
 pub mod rules;
 pub mod schema;
@@ -95,7 +96,10 @@ pub struct ExtractionInput {
 impl std::fmt::Debug for ExtractionInput {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ExtractionInput")
-            .field("notes", &format_args!("<{} chars>", self.notes.chars().count()))
+            .field(
+                "notes",
+                &format_args!("<{} chars>", self.notes.chars().count()),
+            )
             .field("visit_date", &self.visit_date)
             .finish()
     }

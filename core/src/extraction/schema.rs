@@ -13,13 +13,15 @@
 
 use std::sync::OnceLock;
 
-use chrono::NaiveDate;
 use serde_json::{Map, Value};
+
+pub use super::formats::{CalendarSpan, parse_date, parse_duration};
 
 use crate::error::{Error, Result};
 
 /// The checked-in schema, embedded at build time.
-pub const SCHEMA_JSON: &str = include_str!("../../../templates/prompts/ticket_attributes.schema.json");
+pub const SCHEMA_JSON: &str =
+    include_str!("../../../templates/prompts/ticket_attributes.schema.json");
 
 /// Keywords the schema may use; anything else is refused at load time.
 const SUPPORTED: &[&str] = &[
@@ -110,7 +112,9 @@ impl AttributeSchema {
         };
         for (key, value) in map {
             if !SUPPORTED.contains(&key.as_str()) {
-                return Err(format!("{at}: keyword {key:?} is not supported by the validator"));
+                return Err(format!(
+                    "{at}: keyword {key:?} is not supported by the validator"
+                ));
             }
             match key.as_str() {
                 "properties" | "$defs" => {
@@ -365,54 +369,4 @@ fn describe_type(expected: &Value) -> String {
             .join(" or "),
         _ => "of another type".to_owned(),
     }
-}
-
-/// A calendar date written `YYYY-MM-DD` (the schema's `date` format).
-pub fn parse_date(s: &str) -> Option<NaiveDate> {
-    if s.len() != 10 {
-        return None;
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()
-}
-
-/// A span of calendar time: years, months, weeks and days.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct CalendarSpan {
-    pub years: u32,
-    pub months: u32,
-    pub weeks: u32,
-    pub days: u32,
-}
-
-/// The schema's `duration` format: ISO 8601 `P[nY][nM][nW][nD]`, at least one non-zero part,
-/// no time part (service intervals are counted in days at the finest).
-pub fn parse_duration(s: &str) -> Option<CalendarSpan> {
-    let rest = s.strip_prefix('P')?;
-    let mut span = CalendarSpan::default();
-    let mut number = String::new();
-    let mut last_unit = 0usize;
-    for c in rest.chars() {
-        if c.is_ascii_digit() {
-            if number.len() >= 4 {
-                return None;
-            }
-            number.push(c);
-            continue;
-        }
-        let order = "YMWD".find(c)? + 1;
-        if number.is_empty() || order <= last_unit {
-            return None;
-        }
-        let n: u32 = number.parse().ok()?;
-        number.clear();
-        last_unit = order;
-        match c {
-            'Y' => span.years = n,
-            'M' => span.months = n,
-            'W' => span.weeks = n,
-            _ => span.days = n,
-        }
-    }
-    let nonzero = span.years + span.months + span.weeks + span.days > 0;
-    (number.is_empty() && last_unit > 0 && nonzero).then_some(span)
 }

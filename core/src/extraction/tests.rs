@@ -14,7 +14,10 @@ fn the_checked_in_schema_loads_and_lists_the_eight_categories() {
     names.sort_unstable();
     expected.sort_unstable();
     assert_eq!(names, expected);
-    assert!(s.categories().iter().all(|(_, d)| !d.is_empty()), "every category is described");
+    assert!(
+        s.categories().iter().all(|(_, d)| !d.is_empty()),
+        "every category is described"
+    );
 }
 
 #[test]
@@ -22,8 +25,9 @@ fn keywords_the_validator_does_not_implement_are_refused() {
     let e = AttributeSchema::parse(r#"{"type":"object","properties":{"a":{"pattern":"x"}}}"#)
         .unwrap_err();
     assert!(e.contains("pattern"), "{e}");
-    let e = AttributeSchema::parse(r##"{"type":"object","properties":{"a":{"$ref":"#/$defs/no"}}}"##)
-        .unwrap_err();
+    let e =
+        AttributeSchema::parse(r##"{"type":"object","properties":{"a":{"$ref":"#/$defs/no"}}}"##)
+            .unwrap_err();
     assert!(e.contains("unresolvable"), "{e}");
     assert!(AttributeSchema::parse(SCHEMA_JSON).is_ok());
 }
@@ -45,18 +49,33 @@ fn valid_documents_pass_and_problems_are_reported_by_path_without_values() {
     });
     let problems = s.validate(&bad);
     let paths: Vec<&str> = problems.iter().map(|v| v.path.as_str()).collect();
-    for expected in ["pet.value", "pet.evidence", "vehicle.value.type", "vehicle.evidence", "unknown", "next_service_due.value.date"] {
+    for expected in [
+        "pet.value",
+        "pet.evidence",
+        "vehicle.value.type",
+        "vehicle.evidence",
+        "unknown",
+        "next_service_due.value.date",
+    ] {
         assert!(paths.contains(&expected), "{expected} in {paths:?}");
     }
     assert!(problems.iter().all(|v| !v.problem.contains("SECRET")));
-    let e = s.validate_field("attributes", &json!({"pet": 1})).unwrap_err();
-    assert!(matches!(e, crate::Error::Validation(ref f) if f.contains_key("attributes.pet")), "{e:?}");
+    let e = s
+        .validate_field("attributes", &json!({"pet": 1}))
+        .unwrap_err();
+    assert!(
+        matches!(e, crate::Error::Validation(ref f) if f.contains_key("attributes.pet")),
+        "{e:?}"
+    );
 }
 
 #[test]
 fn durations_are_iso_calendar_spans() {
     assert_eq!(parse_duration("P6M").map(|d| d.months), Some(6));
-    assert_eq!(parse_duration("P1Y2M3W4D").map(|d| (d.years, d.days)), Some((1, 4)));
+    assert_eq!(
+        parse_duration("P1Y2M3W4D").map(|d| (d.years, d.days)),
+        Some((1, 4))
+    );
     for bad in ["P", "6M", "P0D", "PT5H", "P6M1Y", "P1.5Y", "P99999D", "p6m"] {
         assert!(parse_duration(bad).is_none(), "{bad}");
     }
@@ -68,7 +87,10 @@ fn the_strict_form_requires_everything_and_makes_optional_fields_nullable() {
     let required = strict["required"].as_array().unwrap();
     assert_eq!(required.len(), CATEGORIES.len());
     assert_eq!(strict["additionalProperties"], false);
-    assert_eq!(strict["properties"]["pet"]["anyOf"][1], json!({"type": "null"}));
+    assert_eq!(
+        strict["properties"]["pet"]["anyOf"][1],
+        json!({"type": "null"})
+    );
     let pet = &strict["$defs"]["pet"];
     assert_eq!(pet["required"], json!(["name", "type"]));
     assert_eq!(pet["properties"]["name"]["type"], json!(["string", "null"]));
@@ -83,7 +105,10 @@ fn the_openapi_form_has_no_local_references() {
     let doc = schema().unwrap().openapi_schema();
     let text = serde_json::to_string(&doc).unwrap();
     assert!(!text.contains("$ref") && !text.contains("$defs") && !text.contains("$schema"));
-    assert_eq!(doc["properties"]["pet"]["properties"]["evidence"]["type"], "array");
+    assert_eq!(
+        doc["properties"]["pet"]["properties"]["evidence"]["type"],
+        "array"
+    );
 }
 
 #[test]
@@ -104,8 +129,17 @@ fn finalize_strips_nulls_grounds_evidence_and_resolves_intervals() {
     let keys: Vec<&String> = p.keys().collect();
     assert_eq!(keys, ["next_service_due", "pet", "property_notes"]);
     assert_eq!(p["pet"]["evidence"], json!(["dog named rex"]));
-    assert_eq!(p["next_service_due"]["value"]["date"], "2027-02-28", "month end clamps");
-    let e = finalize(schema().unwrap(), json!({"pet": {"value": "dog", "evidence": ["Dog"]}}), notes, visit).unwrap_err();
+    assert_eq!(
+        p["next_service_due"]["value"]["date"], "2027-02-28",
+        "month end clamps"
+    );
+    let e = finalize(
+        schema().unwrap(),
+        json!({"pet": {"value": "dog", "evidence": ["Dog"]}}),
+        notes,
+        visit,
+    )
+    .unwrap_err();
     assert!(e.starts_with("schema-invalid: pet.value"), "{e}");
     assert!(finalize(schema().unwrap(), json!([1]), notes, visit).is_err());
 }

@@ -159,8 +159,15 @@ async fn record(
     .fetch_one(&mut *conn)
     .await?;
     let changes = compute_changes(&snapshot(before)?, &snapshot(&after)?);
-    audit::log_change(conn, actor, "ticket", after.id, AuditAction::Action(action), changes)
-        .await?;
+    audit::log_change(
+        conn,
+        actor,
+        "ticket",
+        after.id,
+        AuditAction::Action(action),
+        changes,
+    )
+    .await?;
     Ok(after)
 }
 
@@ -168,7 +175,10 @@ async fn record(
 /// counted from the visit (the close-out). It must lie in the future: a reminder for a day
 /// that has passed would go out at once.
 fn due_date(attributes: &Map<String, Value>, ticket: &Ticket) -> Result<Option<NaiveDate>> {
-    let Some(value) = attributes.get("next_service_due").and_then(|e| e.get("value")) else {
+    let Some(value) = attributes
+        .get("next_service_due")
+        .and_then(|e| e.get("value"))
+    else {
         return Ok(None);
     };
     let field = "attributes.next_service_due";
@@ -209,6 +219,9 @@ mod tests {
             assert_eq!(next(s, E::ConfirmEdited), Some(S::Confirmed), "{s:?}");
         }
         let e = transition(S::Pending, E::Confirm).unwrap_err();
-        assert_eq!(e.to_string(), "Extraction is still pending and cannot be confirmed");
+        assert_eq!(
+            e.to_string(),
+            "Extraction is still pending and cannot be confirmed"
+        );
     }
 }

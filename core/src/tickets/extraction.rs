@@ -48,7 +48,11 @@ impl Job for ExtractTicketAttributes {
 
     /// 5 s doubling, capped at 15 min, with jitter.
     fn backoff(attempt: i32) -> Duration {
-        backoff::exponential(attempt, Duration::from_secs(5), Duration::from_secs(15 * 60))
+        backoff::exponential(
+            attempt,
+            Duration::from_secs(5),
+            Duration::from_secs(15 * 60),
+        )
     }
 }
 
@@ -63,29 +67,29 @@ pub fn notes_sha256(notes: &str) -> String {
 /// (once per ticket and notes). A ticket without notes has its extraction cleared.
 pub(super) async fn request(conn: &mut PgConnection, ticket: Ticket) -> Result<Ticket> {
     let Some(notes) = ticket.technician_notes.as_deref() else {
-        return set(conn, ticket.id, None, None).await;
+        return set(conn, ticket.id, None).await;
     };
     let job = ExtractTicketAttributes {
         ticket_id: ticket.id,
         notes_sha256: notes_sha256(notes),
     };
-    let key = format!("{}:{}:{}", ExtractTicketAttributes::KIND, job.ticket_id, job.notes_sha256);
+    let key = format!(
+        "{}:{}:{}",
+        ExtractTicketAttributes::KIND,
+        job.ticket_id,
+        job.notes_sha256
+    );
     queue::enqueue_with(conn, &job, JobOptions::default().unique_key(key)).await?;
-    set(conn, ticket.id, None, Some(Extraction::requested(Utc::now()))).await
+    set(conn, ticket.id, Some(Extraction::requested(Utc::now()))).await
 }
 
-async fn set(
-    conn: &mut PgConnection,
-    id: Uuid,
-    attributes: Option<&Map<String, Value>>,
-    extraction: Option<Extraction>,
-) -> Result<Ticket> {
+/// Clears the proposal and sets the extraction record.
+async fn set(conn: &mut PgConnection, id: Uuid, extraction: Option<Extraction>) -> Result<Ticket> {
     Ok(sqlx::query_as(concat!(
-        "UPDATE tickets SET extracted_attributes = $2, extraction = $3 WHERE id = $1 RETURNING ",
+        "UPDATE tickets SET extracted_attributes = NULL, extraction = $2 WHERE id = $1 RETURNING ",
         columns!()
     ))
     .bind(id)
-    .bind(attributes.map(|a| Json(a)))
     .bind(extraction.map(Json))
     .fetch_one(conn)
     .await?)

@@ -27,11 +27,17 @@ async fn closing_out_a_ticket_with_notes_shows_a_proposal_within_seconds() {
     let ticket = visit.answered(&app).await;
     worker.stop().await;
     let e = &ticket["extraction"];
-    assert_eq!((&e["status"], &e["provider"]), (&json!("proposed"), &json!("rules")));
+    assert_eq!(
+        (&e["status"], &e["provider"]),
+        (&json!("proposed"), &json!("rules"))
+    );
     assert!(e["prompt_version"].is_null());
     let vehicle = &ticket["extracted_attributes"]["vehicle"];
     assert_eq!(vehicle["value"]["type"], "truck");
-    assert_eq!(vehicle["evidence"], json!(["Large truck always parked in driveway"]));
+    assert_eq!(
+        vehicle["evidence"],
+        json!(["Large truck always parked in driveway"])
+    );
 }
 
 #[tokio::test]
@@ -47,7 +53,12 @@ async fn confirming_merges_the_proposal_into_the_customer_and_audits_it_there() 
     assert_eq!(ticket["extraction"]["status"], "proposed", "{ticket}");
 
     let customer = app
-        .act(&visit.token, "ticket", "confirm_attributes", json!({"ticket_id": visit.ticket}))
+        .act(
+            &visit.token,
+            "ticket",
+            "confirm_attributes",
+            json!({"ticket_id": visit.ticket}),
+        )
         .await;
     let attributes = &customer["attributes"];
     assert_eq!(attributes["pet"], json!({"type": "dog", "name": "Biscuit"}));
@@ -56,13 +67,21 @@ async fn confirming_merges_the_proposal_into_the_customer_and_audits_it_there() 
     let audit = app.audit_rows(&visit.customer).await;
     let last = audit.last().unwrap();
     assert_eq!(last["action"], "confirm_attributes");
-    assert_eq!(last["changes"]["attributes"]["new"]["pet"]["name"], "Biscuit");
+    assert_eq!(
+        last["changes"]["attributes"]["new"]["pet"]["name"],
+        "Biscuit"
+    );
     let ticket = visit.ticket(&app).await;
     assert_eq!(ticket["extraction"]["status"], "confirmed");
     assert!(ticket["extraction"]["decided_at"].is_string());
-    app.action(&visit.token, "ticket", "confirm_attributes", json!({"ticket_id": visit.ticket}))
-        .await
-        .assert_error(409, "INVALID_STATE");
+    app.action(
+        &visit.token,
+        "ticket",
+        "confirm_attributes",
+        json!({"ticket_id": visit.ticket}),
+    )
+    .await
+    .assert_error(409, "INVALID_STATE");
 }
 
 #[tokio::test]
@@ -70,7 +89,9 @@ async fn rejecting_leaves_the_customer_unchanged() {
     let app = TestApp::spawn().await;
     let worker = Worker::start(&app, LlmSettings::default());
     let visit = Visit::new(&app, "reject@example.com").await;
-    visit.close_out(&app, "Two cats inside, keep doors closed.").await;
+    visit
+        .close_out(&app, "Two cats inside, keep doors closed.")
+        .await;
     visit.answered(&app).await;
     worker.stop().await;
     let before = visit.customer(&app).await;
@@ -91,9 +112,14 @@ async fn rejecting_leaves_the_customer_unchanged() {
     let audit = app.audit_rows(&visit.ticket).await;
     assert_eq!(audit.last().unwrap()["action"], "reject_attributes");
     for action in ["reject_attributes", "confirm_attributes"] {
-        app.action(&visit.token, "ticket", action, json!({"ticket_id": visit.ticket}))
-            .await
-            .assert_error(409, "INVALID_STATE");
+        app.action(
+            &visit.token,
+            "ticket",
+            action,
+            json!({"ticket_id": visit.ticket}),
+        )
+        .await
+        .assert_error(409, "INVALID_STATE");
     }
 }
 
@@ -111,20 +137,37 @@ async fn confirming_a_next_service_due_moves_the_service_reminder() {
         )
         .await;
     let closed = visit
-        .close_out(&app, "Replaced furnace filter. Filter due again in 6 months.")
+        .close_out(
+            &app,
+            "Replaced furnace filter. Filter due again in 6 months.",
+        )
         .await;
     let ticket = visit.answered(&app).await;
     worker.stop().await;
     let closed_at: DateTime<Utc> = closed["closed_at"].as_str().unwrap().parse().unwrap();
-    let due = closed_at.date_naive().checked_add_months(Months::new(6)).unwrap();
+    let due = closed_at
+        .date_naive()
+        .checked_add_months(Months::new(6))
+        .unwrap();
     let proposed = &ticket["extracted_attributes"]["next_service_due"]["value"];
-    assert_eq!(proposed, &json!({"interval": "P6M", "date": due.to_string()}));
+    assert_eq!(
+        proposed,
+        &json!({"interval": "P6M", "date": due.to_string()})
+    );
 
-    app.act(&visit.token, "ticket", "confirm_attributes", json!({"ticket_id": visit.ticket}))
-        .await;
+    app.act(
+        &visit.token,
+        "ticket",
+        "confirm_attributes",
+        json!({"ticket_id": visit.ticket}),
+    )
+    .await;
     let list = app
         .get(
-            &format!("/api/data/scheduled_messages?customer_id={}&status=pending", visit.customer),
+            &format!(
+                "/api/data/scheduled_messages?customer_id={}&status=pending",
+                visit.customer
+            ),
             &visit.token,
         )
         .await;
@@ -134,11 +177,25 @@ async fn confirming_a_next_service_due_moves_the_service_reminder() {
         .iter()
         .filter(|m| m["message_type"] == "service_reminder")
         .collect();
-    assert_eq!(pending.len(), 1, "one pending service reminder: {pending:?}");
-    let at: DateTime<Utc> = pending[0]["scheduled_for"].as_str().unwrap().parse().unwrap();
+    assert_eq!(
+        pending.len(),
+        1,
+        "one pending service reminder: {pending:?}"
+    );
+    let at: DateTime<Utc> = pending[0]["scheduled_for"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert_eq!(at.date_naive(), due, "moved to the confirmed date");
     let old = app
-        .get(&format!("/api/data/scheduled_messages/{}", old["id"].as_str().unwrap()), &visit.token)
+        .get(
+            &format!(
+                "/api/data/scheduled_messages/{}",
+                old["id"].as_str().unwrap()
+            ),
+            &visit.token,
+        )
         .await;
     assert_eq!(old.data()["status"], "cancelled");
 }
@@ -156,9 +213,13 @@ async fn edited_notes_run_extraction_again_and_the_stale_answer_is_dropped() {
         )
         .await;
     assert_eq!(patched.data()["extraction"]["status"], "pending");
-    app.patch(&format!("/api/data/tickets/{}", visit.ticket), &visit.token, json!({"title": "x"}))
-        .await
-        .assert_error(409, "INVALID_STATE");
+    app.patch(
+        &format!("/api/data/tickets/{}", visit.ticket),
+        &visit.token,
+        json!({"title": "x"}),
+    )
+    .await
+    .assert_error(409, "INVALID_STATE");
     let su = app.db.superuser_pool().await;
     let jobs: i64 =
         sqlx::query_scalar("SELECT count(*) FROM jobs WHERE kind = 'extract_ticket_attributes'")
@@ -180,7 +241,10 @@ async fn edited_notes_run_extraction_again_and_the_stale_answer_is_dropped() {
     })
     .await;
     worker.stop().await;
-    assert_eq!(ticket["extracted_attributes"]["pet"]["value"], json!({"type": "cat", "name": "Tom"}));
+    assert_eq!(
+        ticket["extracted_attributes"]["pet"]["value"],
+        json!({"type": "cat", "name": "Tom"})
+    );
     let writes = app
         .audit_rows(&visit.ticket)
         .await
@@ -208,7 +272,9 @@ async fn an_extraction_job_can_only_write_its_own_tenants_ticket() {
         notes_sha256: notes_sha256("Dog named Rex."),
     };
     let mut tx = begin_tenant(&app.pool, b).await.unwrap();
-    enqueue_with(&mut tx, &job, JobOptions::default()).await.unwrap();
+    enqueue_with(&mut tx, &job, JobOptions::default())
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     let worker = Worker::start(&app, LlmSettings::default());
@@ -219,6 +285,9 @@ async fn an_extraction_job_can_only_write_its_own_tenants_ticket() {
     .await;
     worker.stop().await;
     let ticket = a.ticket(&app).await;
-    assert_eq!(ticket["extraction"]["status"], "pending", "A's ticket untouched");
+    assert_eq!(
+        ticket["extraction"]["status"], "pending",
+        "A's ticket untouched"
+    );
     assert!(ticket["extracted_attributes"].is_null());
 }

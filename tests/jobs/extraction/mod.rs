@@ -113,18 +113,25 @@ impl Visit {
     }
 
     pub async fn customer(&self, app: &TestApp) -> Value {
-        app.get(&format!("/api/data/customers/{}", self.customer), &self.token)
-            .await
-            .data()
-            .clone()
+        app.get(
+            &format!("/api/data/customers/{}", self.customer),
+            &self.token,
+        )
+        .await
+        .data()
+        .clone()
     }
 
     /// Waits (generously: the machine may be loaded) until the extraction leaves `pending`.
     pub async fn answered(&self, app: &TestApp) -> Value {
-        wait_for(Duration::from_secs(60), "the extraction to answer", || async {
-            let t = self.ticket(app).await;
-            (t["extraction"]["status"] != "pending").then_some(t)
-        })
+        wait_for(
+            Duration::from_secs(60),
+            "the extraction to answer",
+            || async {
+                let t = self.ticket(app).await;
+                (t["extraction"]["status"] != "pending").then_some(t)
+            },
+        )
         .await
     }
 }

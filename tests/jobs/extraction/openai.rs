@@ -53,7 +53,8 @@ fn assert_failed(ticket: &Value, expected: &str) {
 }
 
 #[tokio::test]
-async fn a_valid_answer_becomes_a_proposal_and_the_request_carries_the_schema_temperature_and_model() {
+async fn a_valid_answer_becomes_a_proposal_and_the_request_carries_the_schema_temperature_and_model()
+ {
     // A non-standard finish_reason (llama.cpp and others) must not fail the call.
     let reply = Reply::content(&valid_answer().to_string(), "eos");
     let (app, stub, visit, worker) = run(vec![reply], None).await;
@@ -62,14 +63,29 @@ async fn a_valid_answer_becomes_a_proposal_and_the_request_carries_the_schema_te
 
     let e = &ticket["extraction"];
     assert_eq!(e["status"], "proposed", "{ticket}");
-    assert_eq!((&e["provider"], &e["model"]), (&json!("openai"), &json!("test-model")));
-    assert!(e["prompt_version"].as_str().unwrap().starts_with("ticket_attributes-"));
+    assert_eq!(
+        (&e["provider"], &e["model"]),
+        (&json!("openai"), &json!("test-model"))
+    );
+    assert!(
+        e["prompt_version"]
+            .as_str()
+            .unwrap()
+            .starts_with("ticket_attributes-")
+    );
     assert!(e["extracted_at"].is_string() && e.get("error").is_none());
     let attributes = ticket["extracted_attributes"].as_object().unwrap();
     let mut categories: Vec<&str> = attributes.keys().map(String::as_str).collect();
     categories.sort_unstable();
-    assert_eq!(categories, ["customer_demographic", "pet", "property_notes"], "null is absent");
-    assert_eq!(attributes["pet"]["value"], json!({"type": "dog", "name": "Biscuit"}));
+    assert_eq!(
+        categories,
+        ["customer_demographic", "pet", "property_notes"],
+        "null is absent"
+    );
+    assert_eq!(
+        attributes["pet"]["value"],
+        json!({"type": "dog", "name": "Biscuit"})
+    );
     assert_eq!(attributes["pet"]["evidence"], json!(["Dog named Biscuit"]));
 
     let received = stub.received();
@@ -81,17 +97,37 @@ async fn a_valid_answer_becomes_a_proposal_and_the_request_carries_the_schema_te
     assert_eq!(body["response_format"]["type"], "json_schema");
     assert_eq!(body["response_format"]["json_schema"]["strict"], true);
     let schema = fieldwork_core::extraction::schema().unwrap();
-    assert_eq!(body["response_format"]["json_schema"]["schema"], schema.strict_response_schema());
+    assert_eq!(
+        body["response_format"]["json_schema"]["schema"],
+        schema.strict_response_schema()
+    );
     let messages = body["messages"].as_array().unwrap();
-    assert_eq!((&messages[0]["role"], &messages[1]["role"]), (&json!("system"), &json!("user")));
-    assert!(messages[0]["content"].as_str().unwrap().contains("next_service_due"));
+    assert_eq!(
+        (&messages[0]["role"], &messages[1]["role"]),
+        (&json!("system"), &json!("user"))
+    );
+    assert!(
+        messages[0]["content"]
+            .as_str()
+            .unwrap()
+            .contains("next_service_due")
+    );
     assert!(messages[1]["content"].as_str().unwrap().contains(NOTES));
-    assert_eq!(received[0].authorization.as_deref(), Some("Bearer test-key"));
+    assert_eq!(
+        received[0].authorization.as_deref(),
+        Some("Bearer test-key")
+    );
 
     let audit = app.audit_rows(&visit.ticket).await;
-    assert!(audit.iter().any(|r| r["action"] == "extract_attributes"), "{audit:?}");
+    assert!(
+        audit.iter().any(|r| r["action"] == "extract_attributes"),
+        "{audit:?}"
+    );
     let metrics = fieldwork_core::metrics_export::render();
-    assert!(metrics.contains("fieldwork_llm_requests_total{"), "{metrics}");
+    assert!(
+        metrics.contains("fieldwork_llm_requests_total{"),
+        "{metrics}"
+    );
     assert!(metrics.contains("fieldwork_llm_tokens_total{kind=\"prompt\"}"));
     assert!(metrics.contains("fieldwork_llm_request_seconds_bucket{"));
 }
@@ -111,10 +147,20 @@ async fn retry_after_on_a_429_or_503_snoozes_without_spending_an_attempt() {
     let received = stub.received();
     assert_eq!(received.len(), 3);
     let waited = received[1].at - received[0].at;
-    assert!(waited >= Duration::from_millis(1900), "Retry-After: 2 honoured ({waited:?})");
-    assert!(received[2].at - received[1].at >= Duration::from_millis(900), "HTTP date honoured");
+    assert!(
+        waited >= Duration::from_millis(1900),
+        "Retry-After: 2 honoured ({waited:?})"
+    );
+    assert!(
+        received[2].at - received[1].at >= Duration::from_millis(900),
+        "HTTP date honoured"
+    );
     let su = app.db.superuser_pool().await;
-    assert_eq!(job_row(&su).await, (1, "completed".to_owned()), "snoozes spend no attempt");
+    assert_eq!(
+        job_row(&su).await,
+        (1, "completed".to_owned()),
+        "snoozes spend no attempt"
+    );
 }
 
 #[tokio::test]
@@ -125,7 +171,12 @@ async fn server_errors_are_retried_with_backoff_until_the_last_attempt_then_fail
     hurry.abort();
     worker.stop().await;
     assert_failed(&ticket, "HTTP 500");
-    assert!(ticket["extraction"]["error"].as_str().unwrap().contains("after 3 attempts"));
+    assert!(
+        ticket["extraction"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("after 3 attempts")
+    );
     assert_eq!(stub.received().len(), 3);
     let su = app.db.superuser_pool().await;
     assert_eq!(job_row(&su).await, (3, "completed".to_owned()));
@@ -149,7 +200,12 @@ async fn truncated_json_is_retried_a_bounded_number_of_times_then_fails() {
     hurry.abort();
     worker.stop().await;
     assert_failed(&ticket, "cut off at the token limit");
-    assert!(ticket["extraction"]["error"].as_str().unwrap().contains("after 3 attempts"));
+    assert!(
+        ticket["extraction"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("after 3 attempts")
+    );
     assert_eq!(stub.received().len(), 3, "three tries of ten allowed");
 }
 
@@ -170,7 +226,8 @@ async fn invalid_json_is_tried_again_and_a_good_second_answer_is_proposed() {
 
 #[tokio::test]
 async fn a_refusal_fails_with_the_reason() {
-    let (app, _stub, visit, worker) = run(vec![Reply::refusal("I can't help with that.")], Some(1)).await;
+    let (app, _stub, visit, worker) =
+        run(vec![Reply::refusal("I can't help with that.")], Some(1)).await;
     let ticket = visit.answered(&app).await;
     worker.stop().await;
     assert_failed(&ticket, "refused");
@@ -178,7 +235,8 @@ async fn a_refusal_fails_with_the_reason() {
 
 #[tokio::test]
 async fn schema_invalid_output_fails_with_the_reason() {
-    let invalid = json!({"pet": {"value": "dog", "evidence": ["Dog named Biscuit"]}, "colour": "red"});
+    let invalid =
+        json!({"pet": {"value": "dog", "evidence": ["Dog named Biscuit"]}, "colour": "red"});
     let (app, _stub, visit, worker) = run(vec![Reply::answer(&invalid)], Some(1)).await;
     let ticket = visit.answered(&app).await;
     worker.stop().await;
@@ -191,5 +249,9 @@ async fn a_rejected_request_fails_at_once() {
     let ticket = visit.answered(&app).await;
     worker.stop().await;
     assert_failed(&ticket, "HTTP 401");
-    assert_eq!(stub.received().len(), 1, "no retry can fix a rejected request");
+    assert_eq!(
+        stub.received().len(),
+        1,
+        "no retry can fix a rejected request"
+    );
 }

@@ -25,7 +25,10 @@ pub struct Reply {
 impl Reply {
     /// A chat completion whose message content is `content`, ending with `finish_reason`.
     pub fn content(content: &str, finish_reason: &str) -> Reply {
-        Self::completion(json!({"role": "assistant", "content": content}), finish_reason)
+        Self::completion(
+            json!({"role": "assistant", "content": content}),
+            finish_reason,
+        )
     }
 
     /// A chat completion answering `answer` as JSON text.
@@ -62,7 +65,11 @@ impl Reply {
     pub fn status(status: u16, headers: &[(&str, &str)]) -> Reply {
         let mut all: Vec<(String, String)> =
             vec![("content-type".into(), "application/json".into())];
-        all.extend(headers.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
+        all.extend(
+            headers
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
         Reply {
             status,
             headers: all,

@@ -59,7 +59,9 @@ pub trait AttributeExtractor: Send + Sync {
 }
 
 /// Builds the configured extractor.
-pub fn from_settings(settings: &LlmSettings) -> fieldwork_core::Result<Arc<dyn AttributeExtractor>> {
+pub fn from_settings(
+    settings: &LlmSettings,
+) -> fieldwork_core::Result<Arc<dyn AttributeExtractor>> {
     // Fail at start-up, not in the first job, if the schema cannot be loaded.
     extraction::schema()?;
     Ok(match settings.provider {
@@ -100,7 +102,12 @@ impl AttributeExtractor for RulesExtractor {
         Box::pin(async move {
             let started = Instant::now();
             let result = Self::propose(&input.notes, input.visit_date);
-            record_request(RULES_PROVIDER, RULES_MODEL, outcome_of(&result), started.elapsed());
+            record_request(
+                RULES_PROVIDER,
+                RULES_MODEL,
+                outcome_of(&result),
+                started.elapsed(),
+            );
             result
         })
     }

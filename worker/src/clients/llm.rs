@@ -20,7 +20,9 @@ impl std::str::FromStr for LlmProvider {
         match s.trim() {
             "rules" | "" => Ok(LlmProvider::Rules),
             "openai" => Ok(LlmProvider::OpenAi),
-            other => Err(format!("LLM_PROVIDER must be rules or openai, not {other:?}")),
+            other => Err(format!(
+                "LLM_PROVIDER must be rules or openai, not {other:?}"
+            )),
         }
     }
 }
@@ -105,7 +107,12 @@ mod tests {
     fn providers_parse_and_bad_settings_are_named() {
         assert_eq!("rules".parse::<LlmProvider>(), Ok(LlmProvider::Rules));
         assert_eq!("openai".parse::<LlmProvider>(), Ok(LlmProvider::OpenAi));
-        assert!("gpt".parse::<LlmProvider>().unwrap_err().contains("LLM_PROVIDER"));
+        assert!(
+            "gpt"
+                .parse::<LlmProvider>()
+                .unwrap_err()
+                .contains("LLM_PROVIDER")
+        );
         let s = LlmSettings {
             provider: LlmProvider::OpenAi,
             base_url: "localhost:8080".into(),

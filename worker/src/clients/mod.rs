@@ -2,6 +2,7 @@
 //! in its own file, built once at start-up from the worker's settings and handed to the
 //! handlers that need them (see `crate::jobs::registry`). Nothing here talks to our database.
 
+mod chat_response;
 pub mod extractor;
 pub mod llm;
 pub mod openai;

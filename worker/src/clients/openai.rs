@@ -19,14 +19,13 @@ use async_openai::types::chat::{
     ChatCompletionRequestUserMessage, CreateChatCompletionRequest, ResponseFormat,
     ResponseFormatJsonSchema,
 };
-use chrono::{DateTime, Utc};
-use fieldwork_core::extraction::{self, ExtractionInput, ExtractorInfo, finalize};
+use chrono::Utc;
+use fieldwork_core::extraction::{self, ExtractionInput, ExtractorInfo};
 use futures_util::future::BoxFuture;
 use reqwest::StatusCode;
-use reqwest::header::HeaderMap;
-use serde::Deserialize;
 use serde_json::Value;
 
+use super::chat_response::{ChatResponse, ErrorBody, read_answer, retry_after};
 use super::extractor::{AttributeExtractor, ExtractError, Proposal, record_request, record_tokens};
 use super::llm::LlmSettings;
 use super::prompt::Prompt;
@@ -54,7 +53,10 @@ impl OpenAiExtractor {
             .map_err(|e| internal(format!("cannot build the LLM HTTP client: {e}")))?;
         Ok(OpenAiExtractor {
             http,
-            url: format!("{}/chat/completions", settings.base_url.trim().trim_end_matches('/')),
+            url: format!(
+                "{}/chat/completions",
+                settings.base_url.trim().trim_end_matches('/')
+            ),
             api_key: settings.api_key.clone().filter(|k| !k.trim().is_empty()),
             model: settings.model.trim().to_owned(),
             max_tokens: settings.max_tokens,
@@ -96,7 +98,10 @@ impl OpenAiExtractor {
         Ok(request)
     }
 
-    async fn call(&self, input: &ExtractionInput) -> (Result<Proposal, ExtractError>, &'static str) {
+    async fn call(
+        &self,
+        input: &ExtractionInput,
+    ) -> (Result<Proposal, ExtractError>, &'static str) {
         let body = match self.request(input) {
             Ok(b) => b,
             Err(reason) => return (Err(ExtractError::Rejected { reason }), "rejected"),
@@ -112,7 +117,12 @@ impl OpenAiExtractor {
         let status = response.status();
         let retry_after = retry_after(response.headers(), Utc::now());
         if !status.is_success() {
-            let detail = response.json::<ErrorBody>().await.ok().and_then(|b| b.error).map(|e| e.label());
+            let detail = response
+                .json::<ErrorBody>()
+                .await
+                .ok()
+                .and_then(|b| b.error)
+                .map(|e| e.label());
             return http_error(status, retry_after, detail);
         }
         let bytes = match response.bytes().await {
@@ -121,7 +131,13 @@ impl OpenAiExtractor {
         };
         let Ok(answer) = serde_json::from_slice::<ChatResponse>(&bytes) else {
             let reason = "the provider's response is not a chat completion".to_owned();
-            return (Err(ExtractError::Unavailable { reason, retry_after }), "unavailable");
+            return (
+                Err(ExtractError::Unavailable {
+                    reason,
+                    retry_after,
+                }),
+                "unavailable",
+            );
         };
         if let Some(u) = &answer.usage {
             record_tokens(u.prompt_tokens, u.completion_tokens);
@@ -129,15 +145,33 @@ impl OpenAiExtractor {
         read_answer(answer, input)
     }
 
-    fn transport_error(&self, e: &reqwest::Error) -> (Result<Proposal, ExtractError>, &'static str) {
+    fn transport_error(
+        &self,
+        e: &reqwest::Error,
+    ) -> (Result<Proposal, ExtractError>, &'static str) {
         let (reason, outcome) = if e.is_timeout() {
-            (format!("the provider did not answer within {} s (LLM_TIMEOUT_SECS)", self.timeout.as_secs()), "timeout")
+            (
+                format!(
+                    "the provider did not answer within {} s (LLM_TIMEOUT_SECS)",
+                    self.timeout.as_secs()
+                ),
+                "timeout",
+            )
         } else if e.is_connect() {
-            ("cannot connect to the provider (OPENAI_BASE_URL)".to_owned(), "unavailable")
+            (
+                "cannot connect to the provider (OPENAI_BASE_URL)".to_owned(),
+                "unavailable",
+            )
         } else {
-            ("the connection to the provider failed".to_owned(), "unavailable")
+            (
+                "the connection to the provider failed".to_owned(),
+                "unavailable",
+            )
         };
-        let err = ExtractError::Unavailable { reason, retry_after: None };
+        let err = ExtractError::Unavailable {
+            reason,
+            retry_after: None,
+        };
         (Err(err), outcome)
     }
 }
@@ -151,7 +185,10 @@ impl AttributeExtractor for OpenAiExtractor {
         }
     }
 
-    fn extract<'a>(&'a self, input: &'a ExtractionInput) -> BoxFuture<'a, Result<Proposal, ExtractError>> {
+    fn extract<'a>(
+        &'a self,
+        input: &'a ExtractionInput,
+    ) -> BoxFuture<'a, Result<Proposal, ExtractError>> {
         Box::pin(async move {
             let started = Instant::now();
             let (result, outcome) = self.call(input).await;
@@ -170,172 +207,24 @@ fn http_error(
     let code = status.as_u16();
     if code == 429 {
         let reason = format!("rate limited by the provider (HTTP 429){detail}");
-        return (Err(ExtractError::Unavailable { reason, retry_after }), "rate_limited");
+        return (
+            Err(ExtractError::Unavailable {
+                reason,
+                retry_after,
+            }),
+            "rate_limited",
+        );
     }
     if status.is_server_error() || matches!(code, 408 | 409 | 425) {
         let reason = format!("the provider failed (HTTP {code}){detail}");
-        return (Err(ExtractError::Unavailable { reason, retry_after }), "unavailable");
+        return (
+            Err(ExtractError::Unavailable {
+                reason,
+                retry_after,
+            }),
+            "unavailable",
+        );
     }
     let reason = format!("the provider rejected the request (HTTP {code}){detail}");
     (Err(ExtractError::Rejected { reason }), "rejected")
-}
-
-/// Turns a decoded answer into a proposal, or says why it cannot be one.
-fn read_answer(answer: ChatResponse, input: &ExtractionInput) -> (Result<Proposal, ExtractError>, &'static str) {
-    let unusable = |reason: &str, outcome| (Err(ExtractError::Unusable { reason: reason.to_owned() }), outcome);
-    let Some(choice) = answer.choices.into_iter().next() else {
-        return unusable("the answer has no choices", "invalid_json");
-    };
-    let message = choice.message.unwrap_or_default();
-    if message.refusal.as_deref().is_some_and(|r| !r.trim().is_empty()) {
-        return unusable("the model refused to answer", "refusal");
-    }
-    match choice.finish_reason.as_deref() {
-        Some("length") => return unusable("the answer was cut off at the token limit (LLM_MAX_TOKENS)", "truncated"),
-        Some("content_filter") => return unusable("the provider's content filter stopped the answer", "refusal"),
-        _ => {}
-    }
-    let Some(text) = message.text().filter(|t| !t.trim().is_empty()) else {
-        return unusable("the answer is empty", "invalid_json");
-    };
-    let Ok(json) = serde_json::from_str::<Value>(strip_fences(&text)) else {
-        return unusable("the answer is not valid JSON", "invalid_json");
-    };
-    let schema = match extraction::schema() {
-        Ok(s) => s,
-        Err(e) => return (Err(ExtractError::Rejected { reason: e.to_string() }), "rejected"),
-    };
-    match finalize(schema, json, &input.notes, input.visit_date) {
-        Ok(p) => (Ok(p), "ok"),
-        Err(reason) => (Err(ExtractError::Unusable { reason }), "schema_invalid"),
-    }
-}
-
-/// Servers that do not enforce the format sometimes wrap JSON in a Markdown code fence.
-fn strip_fences(text: &str) -> &str {
-    let t = text.trim();
-    let Some(inner) = t.strip_prefix("```") else {
-        return t;
-    };
-    let inner = inner.strip_prefix("json").unwrap_or(inner);
-    inner.strip_suffix("```").unwrap_or(inner).trim()
-}
-
-/// `Retry-After` as seconds or an HTTP date (and OpenAI's `retry-after-ms`), capped at a day.
-pub fn retry_after(headers: &HeaderMap, now: DateTime<Utc>) -> Option<Duration> {
-    let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
-    let delay = if let Some(ms) = text("retry-after-ms").and_then(|v| v.parse::<f64>().ok()) {
-        Duration::try_from_secs_f64(ms / 1000.0).ok()
-    } else {
-        let value = text("retry-after")?;
-        match value.parse::<f64>() {
-            Ok(secs) => Duration::try_from_secs_f64(secs).ok(),
-            Err(_) => DateTime::parse_from_rfc2822(value)
-                .ok()
-                .map(|at| (at.with_timezone(&Utc) - now).to_std().unwrap_or(Duration::ZERO)),
-        }
-    }?;
-    Some(delay.min(Duration::from_secs(24 * 3600)))
-}
-
-/// The parts of a chat completion we read; everything else is ignored.
-#[derive(Debug, Deserialize)]
-struct ChatResponse {
-    #[serde(default)]
-    choices: Vec<Choice>,
-    #[serde(default)]
-    usage: Option<Usage>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Choice {
-    #[serde(default)]
-    message: Option<Message>,
-    /// A string, whatever the server calls its reasons.
-    #[serde(default)]
-    finish_reason: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct Message {
-    #[serde(default)]
-    content: Option<Value>,
-    #[serde(default)]
-    refusal: Option<String>,
-}
-
-impl Message {
-    /// The text: a string, or the text parts of a content array.
-    fn text(&self) -> Option<String> {
-        match self.content.as_ref()? {
-            Value::String(s) => Some(s.clone()),
-            Value::Array(parts) => Some(
-                parts.iter().filter_map(|p| p.get("text").and_then(Value::as_str)).collect(),
-            ),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-struct Usage {
-    #[serde(default)]
-    prompt_tokens: u64,
-    #[serde(default)]
-    completion_tokens: u64,
-}
-
-#[derive(Debug, Deserialize)]
-struct ErrorBody {
-    #[serde(default)]
-    error: Option<ErrorDetail>,
-}
-
-/// An error object; only its type and code are kept (a message could echo the request).
-#[derive(Debug, Deserialize)]
-struct ErrorDetail {
-    #[serde(default, rename = "type")]
-    kind: Option<Value>,
-    #[serde(default)]
-    code: Option<Value>,
-}
-
-impl ErrorDetail {
-    fn label(&self) -> String {
-        let word = |v: &Option<Value>| match v {
-            Some(Value::String(s)) => s.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(60).collect(),
-            Some(Value::Number(n)) => n.to_string(),
-            _ => String::new(),
-        };
-        [word(&self.kind), word(&self.code)].into_iter().filter(|s| !s.is_empty()).collect::<Vec<_>>().join(", ")
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use reqwest::header::HeaderValue;
-
-    #[test]
-    fn retry_after_reads_seconds_http_dates_and_milliseconds() {
-        let now = DateTime::parse_from_rfc3339("2026-03-02T09:00:00Z").unwrap().with_timezone(&Utc);
-        let mut h = HeaderMap::new();
-        assert_eq!(retry_after(&h, now), None);
-        h.insert("retry-after", HeaderValue::from_static("7"));
-        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(7)));
-        h.insert("retry-after", HeaderValue::from_static("Mon, 02 Mar 2026 09:00:30 GMT"));
-        assert_eq!(retry_after(&h, now), Some(Duration::from_secs(30)));
-        h.insert("retry-after", HeaderValue::from_static("Mon, 02 Mar 2026 08:00:00 GMT"));
-        assert_eq!(retry_after(&h, now), Some(Duration::ZERO), "a past date: now");
-        h.insert("retry-after", HeaderValue::from_static("soon"));
-        assert_eq!(retry_after(&h, now), None);
-        h.insert("retry-after-ms", HeaderValue::from_static("1500"));
-        assert_eq!(retry_after(&h, now), Some(Duration::from_millis(1500)));
-    }
-
-    #[test]
-    fn fenced_json_is_unwrapped() {
-        assert_eq!(strip_fences("```json\n{\"a\":1}\n```"), "{\"a\":1}");
-        assert_eq!(strip_fences(" {} "), "{}");
-    }
 }

@@ -50,11 +50,20 @@ impl Prompt {
             })
             .collect();
         let mut hash = Sha256::new();
-        for part in [SYSTEM, USER, fieldwork_core::extraction::schema::SCHEMA_JSON] {
+        for part in [
+            SYSTEM,
+            USER,
+            fieldwork_core::extraction::schema::SCHEMA_JSON,
+        ] {
             hash.update(part.as_bytes());
             hash.update([0]);
         }
-        let digest: String = hash.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect();
+        let digest: String = hash
+            .finalize()
+            .iter()
+            .take(6)
+            .map(|b| format!("{b:02x}"))
+            .collect();
         Ok(Prompt {
             env,
             categories,
@@ -104,11 +113,17 @@ mod tests {
         };
         let m = prompt.render(&input).unwrap();
         for (name, description) in schema.categories() {
-            assert!(m.system.contains(&format!("- {name}: {description}")), "{name}");
+            assert!(
+                m.system.contains(&format!("- {name}: {description}")),
+                "{name}"
+            );
         }
         assert!(m.system.contains("2026-03-02"));
         assert!(m.user.contains("Dog named Biscuit."));
-        assert!(!m.system.contains("Biscuit"), "notes only in the user message");
+        assert!(
+            !m.system.contains("Biscuit"),
+            "notes only in the user message"
+        );
         assert!(prompt.version().starts_with("ticket_attributes-"));
         assert_eq!(prompt.version().len(), "ticket_attributes-".len() + 12);
     }

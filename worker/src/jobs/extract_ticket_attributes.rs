@@ -51,7 +51,9 @@ async fn run(
     extractor: Arc<dyn AttributeExtractor>,
 ) -> JobResult {
     let Some(user) = ctx.user_id() else {
-        return Err(JobError::discard("extraction runs under the ticket's tenant"));
+        return Err(JobError::discard(
+            "extraction runs under the ticket's tenant",
+        ));
     };
     let mut tx = ctx.begin().await?;
     let input = extraction_input(&mut tx, &job).await?;
@@ -89,11 +91,16 @@ fn give_up_or_retry(e: &ExtractError, ctx: &JobContext) -> Result<String, JobErr
             }
         }
         ExtractError::Unavailable { reason, .. } if !last => Err(JobError::failed(reason.clone())),
-        ExtractError::Unusable { reason } if attempt < UNUSABLE_ATTEMPTS.min(ctx.max_attempts()) => {
+        ExtractError::Unusable { reason }
+            if attempt < UNUSABLE_ATTEMPTS.min(ctx.max_attempts()) =>
+        {
             Err(JobError::failed(reason.clone()))
         }
         ExtractError::Rejected { reason } => Ok(reason.clone()),
-        other => Ok(format!("{} (gave up after {attempt} attempts)", other.reason())),
+        other => Ok(format!(
+            "{} (gave up after {attempt} attempts)",
+            other.reason()
+        )),
     }
 }
 

@@ -41,12 +41,16 @@ static SPECIES: LazyLock<Vec<(Pattern, &'static str)>> = LazyLock::new(|| {
 
 /// The animal is gone: nothing to propose from this sentence.
 static GONE: Lazy = LazyLock::new(|| {
-    Pattern::new(r"(?i)\b(passed away|died|put down|put to sleep|rehomed|re-homed|gave away|given away|no longer (has|have|owns?)|used to have)\b")
+    Pattern::new(
+        r"(?i)\b(passed away|died|put down|put to sleep|rehomed|re-homed|gave away|given away|no longer (has|have|owns?)|used to have)\b",
+    )
 });
 
 /// Wild animals and pest work: birds or rabbits here are not pets.
 static WILD: Lazy = LazyLock::new(|| {
-    Pattern::new(r"(?i)\b(nest|nests|nesting|droppings|vents?|chimney|gutters?|pests?|wild|feeders?|netting|spikes|deterrents?|garden|trapped|trap|traps|removal|exclusion|infestation)\b")
+    Pattern::new(
+        r"(?i)\b(nest|nests|nesting|droppings|vents?|chimney|gutters?|pests?|wild|feeders?|netting|spikes|deterrents?|garden|trapped|trap|traps|removal|exclusion|infestation)\b",
+    )
 });
 
 /// Words that follow a species word when it names a thing, not an animal.
@@ -55,7 +59,9 @@ static NOT_AN_ANIMAL: Lazy = LazyLock::new(|| {
 });
 
 static NAME_AFTER: Lazy = LazyLock::new(|| {
-    Pattern::new(r"^\s*(?:,\s*|\(\s*|:\s*|-\s*)?(?:(?:is |are )?(?:named|called)|(?:whose )?names? (?:is|are)|name's)?\s*:?\s*([A-Z][a-z]{1,14})(?:\s*(?:,|and|&)\s*([A-Z][a-z]{1,14}))?(?:\s*(?:,|and|&)\s*([A-Z][a-z]{1,14}))?")
+    Pattern::new(
+        r"^\s*(?:,\s*|\(\s*|:\s*|-\s*)?(?:(?:is |are )?(?:named|called)|(?:whose )?names? (?:is|are)|name's)?\s*:?\s*([A-Z][a-z]{1,14})(?:\s*(?:,|and|&)\s*([A-Z][a-z]{1,14}))?(?:\s*(?:,|and|&)\s*([A-Z][a-z]{1,14}))?",
+    )
 });
 
 static NAME_BEFORE: Lazy = LazyLock::new(|| {
@@ -64,16 +70,115 @@ static NAME_BEFORE: Lazy = LazyLock::new(|| {
 
 /// Capitalised words that are not names.
 const NOT_NAMES: &[&str] = &[
-    "The", "A", "An", "He", "She", "They", "It", "Its", "His", "Her", "Their", "Gate", "Code",
-    "Key", "Keys", "Customer", "Owner", "Owners", "Please", "Note", "Notes", "Call", "Keep",
-    "No", "Yes", "Very", "Friendly", "Large", "Small", "Big", "Old", "Young", "Inside",
-    "Outside", "Front", "Back", "Side", "And", "But", "Also", "Will", "Was", "Is", "Has", "Had",
-    "Needs", "Need", "Barks", "Bites", "Be", "Do", "Don", "Did", "Watch", "Careful", "Beware",
-    "Tech", "Technician", "Left", "Right", "Not", "Both", "All", "One", "Two", "Three", "Then",
-    "Used", "Use", "Sprayed", "Treated", "Checked", "Replaced", "Mr", "Mrs", "Ms", "Dr", "In",
-    "On", "At", "To", "For", "With", "Door", "Yard", "House", "Home", "Basement", "Garage",
-    "Attic", "Kitchen", "Nice", "Loud", "Aggressive", "Ok", "Okay", "See", "Saw", "Fed", "Let",
-    "Put", "Kept", "Found", "Pet", "Pets", "Dog", "Cat", "Dogs", "Cats",
+    "The",
+    "A",
+    "An",
+    "He",
+    "She",
+    "They",
+    "It",
+    "Its",
+    "His",
+    "Her",
+    "Their",
+    "Gate",
+    "Code",
+    "Key",
+    "Keys",
+    "Customer",
+    "Owner",
+    "Owners",
+    "Please",
+    "Note",
+    "Notes",
+    "Call",
+    "Keep",
+    "No",
+    "Yes",
+    "Very",
+    "Friendly",
+    "Large",
+    "Small",
+    "Big",
+    "Old",
+    "Young",
+    "Inside",
+    "Outside",
+    "Front",
+    "Back",
+    "Side",
+    "And",
+    "But",
+    "Also",
+    "Will",
+    "Was",
+    "Is",
+    "Has",
+    "Had",
+    "Needs",
+    "Need",
+    "Barks",
+    "Bites",
+    "Be",
+    "Do",
+    "Don",
+    "Did",
+    "Watch",
+    "Careful",
+    "Beware",
+    "Tech",
+    "Technician",
+    "Left",
+    "Right",
+    "Not",
+    "Both",
+    "All",
+    "One",
+    "Two",
+    "Three",
+    "Then",
+    "Used",
+    "Use",
+    "Sprayed",
+    "Treated",
+    "Checked",
+    "Replaced",
+    "Mr",
+    "Mrs",
+    "Ms",
+    "Dr",
+    "In",
+    "On",
+    "At",
+    "To",
+    "For",
+    "With",
+    "Door",
+    "Yard",
+    "House",
+    "Home",
+    "Basement",
+    "Garage",
+    "Attic",
+    "Kitchen",
+    "Nice",
+    "Loud",
+    "Aggressive",
+    "Ok",
+    "Okay",
+    "See",
+    "Saw",
+    "Fed",
+    "Let",
+    "Put",
+    "Kept",
+    "Found",
+    "Pet",
+    "Pets",
+    "Dog",
+    "Cat",
+    "Dogs",
+    "Cats",
 ];
 
 /// One animal as proposed.
@@ -160,12 +265,10 @@ pub fn pets(sentences: &[Sentence<'_>]) -> Option<Value> {
 fn names_around(text: &str, start: usize, end: usize) -> Vec<String> {
     let mut out = Vec::new();
     if let Some(c) = NAME_AFTER.captures(&text[end..]) {
-        let explicit = c
-            .get(0)
-            .is_some_and(|m| {
-                let t = m.as_str();
-                t.contains(['(', ':']) || t.contains("name") || t.contains("called")
-            });
+        let explicit = c.get(0).is_some_and(|m| {
+            let t = m.as_str();
+            t.contains(['(', ':']) || t.contains("name") || t.contains("called")
+        });
         let whole_end = c.get(0).map_or(0, |m| m.end());
         let rest = text[end + whole_end..].trim_start();
         let closes = rest.is_empty() || rest.starts_with([',', ')', '.', ';', '!']);
@@ -197,7 +300,10 @@ fn count_before(lower: &str, start: usize, word: &str) -> usize {
         return 1;
     }
     let before = lower.get(..start).unwrap_or("");
-    let clause = before.rsplit([',', '.', ';', ':', '(']).next().unwrap_or(before);
+    let clause = before
+        .rsplit([',', '.', ';', ':', '('])
+        .next()
+        .unwrap_or(before);
     clause
         .split_whitespace()
         .rev()

@@ -32,7 +32,9 @@ static EQUIPMENT: Lazy = LazyLock::new(|| {
 
 /// "bring a ...": whatever the notes say to bring, up to the next clause.
 static BRING: Lazy = LazyLock::new(|| {
-    Pattern::new(r"(?i)\b(?:bring|brought)\s+(?:a |an |the |extra |more |spare |some |another |our |\d+ )?([a-z][a-z0-9/ -]{2,40}?)(?:\s+(?:for|to|because|as|since|next|this|if|when|so|and|or|in|on)\b|[,.;)]|$)")
+    Pattern::new(
+        r"(?i)\b(?:bring|brought)\s+(?:a |an |the |extra |more |spare |some |another |our |\d+ )?([a-z][a-z0-9/ -]{2,40}?)(?:\s+(?:for|to|because|as|since|next|this|if|when|so|and|or|in|on)\b|[,.;)]|$)",
+    )
 });
 
 /// Equipment, tools, parts and crew the job needs or needed.
@@ -76,27 +78,37 @@ fn is_part_name(lower: &str, start: usize, matched: &str) -> bool {
 }
 
 static VEHICLE: Lazy = LazyLock::new(|| {
-    Pattern::new(r"(?i)\b(pick-?ups?( trucks?)?|(box|dump|tow|semi|delivery|food|work) trucks?|trucks?|mini-?vans?|(work |cargo )?vans?|cars?|suvs?|jeeps?|sedans?|rvs?|campers?|motor ?homes?|(travel|boat|utility|horse|car) trailers?|trailers?|boats?|jet ?skis?|motorcycles?|motorbikes?|dirt bikes?|atvs?|tractors?|golf carts?)\b")
+    Pattern::new(
+        r"(?i)\b(pick-?ups?( trucks?)?|(box|dump|tow|semi|delivery|food|work) trucks?|trucks?|mini-?vans?|(work |cargo )?vans?|cars?|suvs?|jeeps?|sedans?|rvs?|campers?|motor ?homes?|(travel|boat|utility|horse|car) trailers?|trailers?|boats?|jet ?skis?|motorcycles?|motorbikes?|dirt bikes?|atvs?|tractors?|golf carts?)\b",
+    )
 });
 
 /// Where a vehicle stands or what it is in the way of.
 static PARKING: Lazy = LazyLock::new(|| {
-    Pattern::new(r"(?i)\b(park(ed|s|ing)?|driveway|drive|garage|carport|curb|kerb|street|road|alley|block(s|ed|ing)?|in the way|side yard|yard|lawn|behind|next to|along|takes up|take up|move|moved|covers?|access|lot)\b")
+    Pattern::new(
+        r"(?i)\b(park(ed|s|ing)?|driveway|drive|garage|carport|curb|kerb|street|road|alley|block(s|ed|ing)?|in the way|side yard|yard|lawn|behind|next to|along|takes up|take up|move|moved|covers?|access|lot)\b",
+    )
 });
 
 /// The customer's (or a neighbour's) vehicle, whatever else the sentence says.
 static OWNER: Lazy = LazyLock::new(|| {
-    Pattern::new(r"(?i)\b(customer'?s|client'?s|their|his|her|owner'?s|homeowner'?s|tenant'?s|neighbou?r'?s|husband'?s|wife'?s|son'?s|daughter'?s)\s+(\w+\s+){0,2}$")
+    Pattern::new(
+        r"(?i)\b(customer'?s|client'?s|their|his|her|owner'?s|homeowner'?s|tenant'?s|neighbou?r'?s|husband'?s|wife'?s|son'?s|daughter'?s)\s+(\w+\s+){0,2}$",
+    )
 });
 
 /// The technician's own vehicle.
 static OURS: Lazy = LazyLock::new(|| {
-    Pattern::new(r"(?i)(\b(our|my|company|service|the tech'?s|technician'?s|bucket)\s+(\w+\s+)?$)|(\bpark(ed|ing)?\s+(the|our|my)\s+$)|(\bget\s+the\s+$)")
+    Pattern::new(
+        r"(?i)(\b(our|my|company|service|the tech'?s|technician'?s|bucket)\s+(\w+\s+)?$)|(\bpark(ed|ing)?\s+(the|our|my)\s+$)|(\bget\s+the\s+$)",
+    )
 });
 
 /// Words after a vehicle word that make it something else ("car port", "trailer home").
 static NOT_A_VEHICLE: Lazy = LazyLock::new(|| {
-    Pattern::new(r"(?i)^[\s-]*(port|wash|charger|charging|seat|keys?|home|homes|park|house|hitch)\b")
+    Pattern::new(
+        r"(?i)^[\s-]*(port|wash|charger|charging|seat|keys?|home|homes|park|house|hitch)\b",
+    )
 });
 
 /// The first vehicle with parking or access context that is not ours.
@@ -125,7 +137,10 @@ pub fn vehicle(sentences: &[Sentence<'_>]) -> Option<Value> {
 /// The vehicle word as a type: singular, lower case, acronyms in capitals.
 fn vehicle_type(word: &str) -> String {
     let w = word.to_ascii_lowercase();
-    let w = w.strip_prefix("work ").or_else(|| w.strip_prefix("cargo ")).unwrap_or(&w);
+    let w = w
+        .strip_prefix("work ")
+        .or_else(|| w.strip_prefix("cargo "))
+        .unwrap_or(&w);
     if w.starts_with("pick") {
         return "truck".into();
     }
@@ -137,5 +152,7 @@ fn vehicle_type(word: &str) -> String {
         w if w.ends_with('s') && !w.ends_with("ss") => w[..w.len() - 1].to_owned(),
         w => w.to_owned(),
     };
-    singular.replace("motor home", "motorhome").replace("mini-van", "minivan")
+    singular
+        .replace("motor home", "motorhome")
+        .replace("mini-van", "minivan")
 }

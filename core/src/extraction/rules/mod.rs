@@ -39,7 +39,10 @@ pub fn extract(notes: &str, visit_date: NaiveDate) -> Map<String, Value> {
         ("service_preferences", people::preferences(&sentences)),
         ("property_details", site::details(&sentences)),
         ("vehicle", gear::vehicle(&sentences)),
-        ("next_service_due", schedule::next_service_due(&sentences, visit_date)),
+        (
+            "next_service_due",
+            schedule::next_service_due(&sentences, visit_date),
+        ),
     ];
     found
         .into_iter()

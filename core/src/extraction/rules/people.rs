@@ -37,7 +37,9 @@ static DEMOGRAPHIC: LazyLock<Vec<(Pattern, &'static str)>> = LazyLock::new(|| {
 });
 
 static LANGUAGE: Lazy = LazyLock::new(|| {
-    Pattern::new(r"(?i)\b(?:speaks?|speaking) (?:only |mostly |mainly |little |limited )?(spanish|portuguese|french|mandarin|cantonese|chinese|vietnamese|korean|tagalog|russian|polish|arabic|italian|german|hindi|punjabi|somali|haitian creole|japanese|farsi|ukrainian)\b|\b(spanish|portuguese|french|mandarin|cantonese|chinese|vietnamese|korean|russian|polish|arabic)[- ]speaking\b|\b(limited|no|little) english\b")
+    Pattern::new(
+        r"(?i)\b(?:speaks?|speaking) (?:only |mostly |mainly |little |limited )?(spanish|portuguese|french|mandarin|cantonese|chinese|vietnamese|korean|tagalog|russian|polish|arabic|italian|german|hindi|punjabi|somali|haitian creole|japanese|farsi|ukrainian)\b|\b(spanish|portuguese|french|mandarin|cantonese|chinese|vietnamese|korean|russian|polish|arabic)[- ]speaking\b|\b(limited|no|little) english\b",
+    )
 });
 
 /// Age, household, accessibility and language, as short labels.
@@ -77,11 +79,16 @@ pub fn demographic(sentences: &[Sentence<'_>]) -> Option<Value> {
 /// "kids toys", "child lock": the word describes a thing, still a household cue, except for
 /// products named after children.
 fn is_object_use(lower: &str, end: usize) -> bool {
-    let rest = lower.get(end..).unwrap_or("").trim_start_matches([' ', '-']);
+    let rest = lower
+        .get(end..)
+        .unwrap_or("")
+        .trim_start_matches([' ', '-']);
     ["proof", "safe", "lock", "resistant"]
         .iter()
         .any(|w| rest.starts_with(w))
-        || lower.get(..end).is_some_and(|b| b.ends_with("-child") || b.ends_with("-kid"))
+        || lower
+            .get(..end)
+            .is_some_and(|b| b.ends_with("-child") || b.ends_with("-kid"))
 }
 
 fn capitalise(word: &str) -> String {
@@ -122,12 +129,16 @@ static STRONG: Lazy = LazyLock::new(|| {
 
 /// Verbs that make a sentence about a topic a preference.
 static PREFERENCE_VERB: Lazy = LazyLock::new(|| {
-    Pattern::new(r"(?i)\b(prefers?|preferred|preference|likes?|wants?|would like|requests?|requested|asked|asks|insists?|please|per customer|per (her|his|their) request|as requested|does ?n[o']t (want|like)|dislikes?|hates?|best (time|day)|available|availability)\b")
+    Pattern::new(
+        r"(?i)\b(prefers?|preferred|preference|likes?|wants?|would like|requests?|requested|asked|asks|insists?|please|per customer|per (her|his|their) request|as requested|does ?n[o']t (want|like)|dislikes?|hates?|best (time|day)|available|availability)\b",
+    )
 });
 
 /// What a preference is about.
 static PREFERENCE_TOPIC: Lazy = LazyLock::new(|| {
-    Pattern::new(r"(?i)\b(mornings?|afternoons?|evenings?|nights?|weekends?|weekdays?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sundays?|am|pm|noon|early|late|time|times|day|days|schedul\w*|appointments?|visits?|call|calls|calling|text|texts|texting|phone|email|notice|reminders?|arriv\w*|products?|chemicals?|treatments?|sprays?|baits?|aerosols?|methods?|organic|natural|shoes|boots|tech|technician|crew|quiet|noise|cash|check|card|pay|paying|payment|invoices?|receipts?|quotes?|estimates?|same|contact|translate\w*|present|home|date|spring|summer|fall|autumn|winter|lunch|school|work|come|coming|year|years|month|months|week|weeks|twice|once|photos?|pictures?|updates?|january|february|march|april|june|july|august|september|october|november|december)\b")
+    Pattern::new(
+        r"(?i)\b(mornings?|afternoons?|evenings?|nights?|weekends?|weekdays?|mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sundays?|am|pm|noon|early|late|time|times|day|days|schedul\w*|appointments?|visits?|call|calls|calling|text|texts|texting|phone|email|notice|reminders?|arriv\w*|products?|chemicals?|treatments?|sprays?|baits?|aerosols?|methods?|organic|natural|shoes|boots|tech|technician|crew|quiet|noise|cash|check|card|pay|paying|payment|invoices?|receipts?|quotes?|estimates?|same|contact|translate\w*|present|home|date|spring|summer|fall|autumn|winter|lunch|school|work|come|coming|year|years|month|months|week|weeks|twice|once|photos?|pictures?|updates?|january|february|march|april|june|july|august|september|october|november|december)\b",
+    )
 });
 
 /// Timing, contact, products, conduct and payment preferences.

@@ -48,12 +48,20 @@ impl Counts {
     }
     fn f1(self) -> f64 {
         let (p, r) = (self.precision(), self.recall());
-        if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+        if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        }
     }
 }
 
 fn ratio(a: u32, b: u32) -> f64 {
-    if b == 0 { 1.0 } else { f64::from(a) / f64::from(b) }
+    if b == 0 {
+        1.0
+    } else {
+        f64::from(a) / f64::from(b)
+    }
 }
 
 fn visit() -> NaiveDate {
@@ -100,20 +108,27 @@ fn value_matches(category: &str, expected: &Value, proposed: &Value) -> Option<b
 #[test]
 fn rules_quality_on_the_development_set() {
     let f1 = evaluate("development set", DEVELOPMENT);
-    assert!(f1 >= MIN_DEVELOPMENT_F1, "overall F1 {f1:.3} fell below {MIN_DEVELOPMENT_F1}");
+    assert!(
+        f1 >= MIN_DEVELOPMENT_F1,
+        "overall F1 {f1:.3} fell below {MIN_DEVELOPMENT_F1}"
+    );
 }
 
 #[test]
 fn rules_quality_on_the_holdout_set() {
     let f1 = evaluate("held-out set", HOLDOUT);
-    assert!(f1 >= MIN_HOLDOUT_F1, "overall F1 {f1:.3} fell below {MIN_HOLDOUT_F1}");
+    assert!(
+        f1 >= MIN_HOLDOUT_F1,
+        "overall F1 {f1:.3} fell below {MIN_HOLDOUT_F1}"
+    );
 }
 
 /// Scores the rules on one labelled set, prints the table, returns the overall F1.
 fn evaluate(name: &str, fixture: &str) -> f64 {
     let set: Vec<Labelled> = serde_json::from_str(fixture).unwrap();
     assert!(set.len() >= 30, "a labelled set has at least 30 notes");
-    let mut per: BTreeMap<&str, Counts> = CATEGORIES.iter().map(|c| (*c, Counts::default())).collect();
+    let mut per: BTreeMap<&str, Counts> =
+        CATEGORIES.iter().map(|c| (*c, Counts::default())).collect();
     let (mut values_right, mut values_checked) = (0, 0);
     let mut misses = Vec::new();
     for item in &set {
@@ -171,7 +186,9 @@ fn evaluate(name: &str, fixture: &str) -> f64 {
         total.f1(),
         total.tp + total.fn_
     );
-    println!("values right (pet types and names, vehicle type, due date): {values_right}/{values_checked}");
+    println!(
+        "values right (pet types and names, vehicle type, due date): {values_right}/{values_checked}"
+    );
     for m in &misses {
         println!("  {m}");
     }

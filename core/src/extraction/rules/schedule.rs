@@ -12,38 +12,50 @@ use super::entry;
 use super::text::{Lazy, Pattern, Sentence, number};
 
 static INTERVAL: Lazy = LazyLock::new(|| {
-    Pattern::new(r"(?i)\b(?:in|within|after|every|each|another|next|out|again in)\s+(?:about |approx\.? |approximately |around |roughly |another )?(\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|eighteen|twenty|thirty|sixty|ninety|a couple of|couple of|couple)\s*-?\s*(days?|weeks?|months?|mos?|yrs?|years?)\b")
+    Pattern::new(
+        r"(?i)\b(?:in|within|after|every|each|another|next|out|again in)\s+(?:about |approx\.? |approximately |around |roughly |another )?(\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|eighteen|twenty|thirty|sixty|ninety|a couple of|couple of|couple)\s*-?\s*(days?|weeks?|months?|mos?|yrs?|years?)\b",
+    )
 });
 
 /// "6-month checkup", "30 day follow-up", "6 months from now".
 static INTERVAL_ADJECTIVE: Lazy = LazyLock::new(|| {
-    Pattern::new(r"(?i)\b(\d{1,3}|one|two|three|four|six|twelve|eighteen|thirty|sixty|ninety)[- ](days?|weeks?|months?|years?)(?: from now| out|[- ](?:follow[- ]?up|check[- ]?up|check|recheck|service|visit|inspection|maintenance|tune[- ]?up|treatment))\b")
+    Pattern::new(
+        r"(?i)\b(\d{1,3}|one|two|three|four|six|twelve|eighteen|thirty|sixty|ninety)[- ](days?|weeks?|months?|years?)(?: from now| out|[- ](?:follow[- ]?up|check[- ]?up|check|recheck|service|visit|inspection|maintenance|tune[- ]?up|treatment))\b",
+    )
 });
 
 static FREQUENCY: Lazy = LazyLock::new(|| {
-    Pattern::new(r"(?i)\b(semi-?annual(?:ly)?|bi-?annual(?:ly)?|twice a year|annual(?:ly)?|yearly|once a year|every year|quarterly|every quarter|monthly|every month|bi-?weekly|every other week|weekly|every week)\b")
+    Pattern::new(
+        r"(?i)\b(semi-?annual(?:ly)?|bi-?annual(?:ly)?|twice a year|annual(?:ly)?|yearly|once a year|every year|quarterly|every quarter|monthly|every month|bi-?weekly|every other week|weekly|every week)\b",
+    )
 });
 
 /// The sentence is about coming back or servicing.
 static CUE: Lazy = LazyLock::new(|| {
-    Pattern::new(r"(?i)\b(due|next|again|return\w*|come back|back out|follow[- ]?up|re-?check\w*|re-?visit\w*|re-?inspect\w*|inspections?|servic\w*|maintenance|tune[- ]?ups?|treat\w*|re-?treat\w*|spray\w*|clean\w*|replac\w*|chang\w*|flush\w*|check\w*|visits?|appointments?|schedul\w*|remind\w*|book\w*|pump\w*|sweep\w*|start-?up|recommend\w*|should be done|twice a year|once a year|every year|annual\w*|semi-?annual\w*|quarterly|every quarter)\b")
+    Pattern::new(
+        r"(?i)\b(due|next|again|return\w*|come back|back out|follow[- ]?up|re-?check\w*|re-?visit\w*|re-?inspect\w*|inspections?|servic\w*|maintenance|tune[- ]?ups?|treat\w*|re-?treat\w*|spray\w*|clean\w*|replac\w*|chang\w*|flush\w*|check\w*|visits?|appointments?|schedul\w*|remind\w*|book\w*|pump\w*|sweep\w*|start-?up|recommend\w*|should be done|twice a year|once a year|every year|annual\w*|semi-?annual\w*|quarterly|every quarter)\b",
+    )
 });
 
 /// The sentence is about age, warranties or the past.
 static NOT_DUE: Lazy = LazyLock::new(|| {
-    Pattern::new(r"(?i)\b(warrant\w*|guarantee\w*|old|ago|lease|expires?|expired|since|last|past|been|lifespan|life expectancy|installed)\b")
+    Pattern::new(
+        r"(?i)\b(warrant\w*|guarantee\w*|old|ago|lease|expires?|expired|since|last|past|been|lifespan|life expectancy|installed)\b",
+    )
 });
 
-static ISO_DATE: Lazy =
-    LazyLock::new(|| Pattern::new(r"\b(20\d\d)-(\d\d)-(\d\d)\b"));
-static US_DATE: Lazy =
-    LazyLock::new(|| Pattern::new(r"\b(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})\b"));
+static ISO_DATE: Lazy = LazyLock::new(|| Pattern::new(r"\b(20\d\d)-(\d\d)-(\d\d)\b"));
+static US_DATE: Lazy = LazyLock::new(|| Pattern::new(r"\b(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})\b"));
 static MONTH_DATE: Lazy = LazyLock::new(|| {
-    Pattern::new(r"(?i)\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s+(20\d\d))?")
+    Pattern::new(
+        r"(?i)\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s+(20\d\d))?",
+    )
 });
 
 static UNIT_AFTER: Lazy = LazyLock::new(|| {
-    Pattern::new(r"^(days?|weeks?|months?|years?|hours?|hrs?|min|mins|minutes|ft|feet|techs?|people|times)\b")
+    Pattern::new(
+        r"^(days?|weeks?|months?|years?|hours?|hrs?|min|mins|minutes|ft|feet|techs?|people|times)\b",
+    )
 });
 
 /// When the next service is due, as the notes say it.
@@ -84,24 +96,29 @@ fn interval_in(lower: &str) -> Option<String> {
         'y' => 'Y',
         _ => 'M',
     };
-    (1..=999).contains(&amount).then(|| format!("P{amount}{letter}"))
+    (1..=999)
+        .contains(&amount)
+        .then(|| format!("P{amount}{letter}"))
 }
 
 fn frequency_in(lower: &str) -> Option<String> {
     let word = FREQUENCY.find(lower)?.as_str().replace('-', "");
-    let interval = if word.starts_with("semi") || word.starts_with("biannual") || word == "twice a year" {
-        "P6M"
-    } else if word.starts_with("annual") || matches!(word.as_str(), "yearly" | "once a year" | "every year") {
-        "P1Y"
-    } else if word.contains("quarter") {
-        "P3M"
-    } else if word.contains("month") {
-        "P1M"
-    } else if word.starts_with("bi") || word.contains("other") {
-        "P2W"
-    } else {
-        "P1W"
-    };
+    let interval =
+        if word.starts_with("semi") || word.starts_with("biannual") || word == "twice a year" {
+            "P6M"
+        } else if word.starts_with("annual")
+            || matches!(word.as_str(), "yearly" | "once a year" | "every year")
+        {
+            "P1Y"
+        } else if word.contains("quarter") {
+            "P3M"
+        } else if word.contains("month") {
+            "P1M"
+        } else if word.starts_with("bi") || word.contains("other") {
+            "P2W"
+        } else {
+            "P1W"
+        };
     Some(interval.to_owned())
 }
 
@@ -123,9 +140,11 @@ fn date_in(s: &Sentence<'_>, visit: NaiveDate) -> Option<NaiveDate> {
     if UNIT_AFTER.is_match(rest) {
         return None;
     }
-    let month = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
-        .iter()
-        .position(|m| c.get(1).is_some_and(|g| g.as_str() == *m))?;
+    let month = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ]
+    .iter()
+    .position(|m| c.get(1).is_some_and(|g| g.as_str() == *m))?;
     let month = u32::try_from(month).ok()? + 1;
     let day: u32 = c.get(2)?.as_str().parse().ok()?;
     if let Some(year) = c.get(3).and_then(|y| y.as_str().parse::<i32>().ok()) {

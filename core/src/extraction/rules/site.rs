@@ -70,8 +70,9 @@ fn collect(sentences: &[Sentence<'_>], patterns: &[&Pattern]) -> Option<Value> {
     let mut evidence = Vec::new();
     for s in sentences {
         let hit = patterns.iter().any(|p| {
-            p.find_iter(s.text)
-                .any(|m| !negated(&s.lower, m.start(), 2) || m.as_str().eq_ignore_ascii_case("accessible"))
+            p.find_iter(s.text).any(|m| {
+                !negated(&s.lower, m.start(), 2) || m.as_str().eq_ignore_ascii_case("accessible")
+            })
         });
         if hit {
             pieces.push(piece(s));

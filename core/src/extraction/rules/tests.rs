@@ -29,7 +29,12 @@ fn the_seed_example_is_a_vehicle() {
         p["vehicle"]["evidence"],
         json!(["Large truck always parked in driveway"])
     );
-    assert!(p["equipment_needed"]["value"].as_str().unwrap().contains("ladder"));
+    assert!(
+        p["equipment_needed"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("ladder")
+    );
 }
 
 #[test]
@@ -65,7 +70,9 @@ fn negations_pests_and_gone_animals_are_not_pets() {
 #[test]
 fn the_technicians_own_van_is_not_a_vehicle() {
     assert!(!categories("Parked our van on the street.").contains(&"vehicle".to_owned()));
-    assert!(!categories("Parked the truck at the curb and walked up.").contains(&"vehicle".to_owned()));
+    assert!(
+        !categories("Parked the truck at the curb and walked up.").contains(&"vehicle".to_owned())
+    );
     let p = proposal("Customer's work van takes up the whole driveway.");
     assert_eq!(p["vehicle"]["value"]["type"], "van");
     let p = proposal("Boat on a trailer blocks the side yard.");
@@ -80,7 +87,10 @@ fn intervals_and_dates_resolve_from_the_visit() {
         json!({"interval": "P6M", "date": "2026-09-02"})
     );
     let p = proposal("Next sweep scheduled for 10/15/2027.");
-    assert_eq!(p["next_service_due"]["value"], json!({"date": "2027-10-15"}));
+    assert_eq!(
+        p["next_service_due"]["value"],
+        json!({"date": "2027-10-15"})
+    );
     let p = proposal("Spring start-up around April 15.");
     assert_eq!(p["next_service_due"]["value"]["date"], "2026-04-15");
     let p = proposal("Annual service. Recheck in 2 weeks.");
@@ -90,7 +100,10 @@ fn intervals_and_dates_resolve_from_the_visit() {
         "Installed disposal with a 5 year warranty.",
         "Last serviced 2 years ago.",
     ] {
-        assert!(!categories(notes).contains(&"next_service_due".to_owned()), "{notes}");
+        assert!(
+            !categories(notes).contains(&"next_service_due".to_owned()),
+            "{notes}"
+        );
     }
 }
 
@@ -108,8 +121,15 @@ fn access_hazards_details_preferences_and_equipment_are_found() {
     ] {
         assert!(p.contains_key(c), "{c}: {p:?}");
     }
-    assert!(p["equipment_needed"]["value"].as_str().unwrap().contains("28 ft extension ladder"));
-    assert!(!categories("Replaced the P-trap under the sink.").contains(&"equipment_needed".to_owned()));
+    assert!(
+        p["equipment_needed"]["value"]
+            .as_str()
+            .unwrap()
+            .contains("28 ft extension ladder")
+    );
+    assert!(
+        !categories("Replaced the P-trap under the sink.").contains(&"equipment_needed".to_owned())
+    );
     assert!(!categories("No ladder needed this time.").contains(&"equipment_needed".to_owned()));
 }
 

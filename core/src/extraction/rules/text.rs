@@ -125,7 +125,9 @@ impl Pattern {
 pub type Lazy = LazyLock<Pattern>;
 
 static NEGATOR: Lazy = LazyLock::new(|| {
-    Pattern::new(r"^(no|not|never|without|none|zero|nor|neither|non|n't|didn't|doesn't|don't|isn't|wasn't|aren't|won't|cannot|can't)$")
+    Pattern::new(
+        r"^(no|not|never|without|none|zero|nor|neither|non|n't|didn't|doesn't|don't|isn't|wasn't|aren't|won't|cannot|can't)$",
+    )
 });
 
 /// Whether one of the `window` words before byte `at` of `lower` negates what follows
