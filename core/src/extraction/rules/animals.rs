@@ -13,7 +13,7 @@ use super::text::{Lazy, Pattern, Sentence, negated, number};
 /// Species and breed words with the animal type they mean.
 static SPECIES: LazyLock<Vec<(Pattern, &'static str)>> = LazyLock::new(|| {
     [
-        (r"dogs?|doggy|doggie|pupp(y|ies)|pups?|canines?|hounds?|mutts?|labradors?|(black|yellow|chocolate|golden) labs?|retrievers?|goldens|(german|australian|aussie|belgian|anatolian) shepherds?|pit ?bulls?|pitties|rottweilers?|rotties|dobermans?|huskies|husky|poodles?|(golden|labra|berne|aussie|sheep)?doodles?|beagles?|chihuahuas?|terriers?|bulldogs?|dachshunds?|corgis?|(border )?collies?|great danes?|mastiffs?|spaniels?|pugs?|shih ?tzus?|yorkies?|schnauzers?|greyhounds?|malamutes?|weimaraners?|vizslas?|heelers?|shelties?|pomeranians?|bichons?", "dog"),
+        (r"dogs?|doggy|doggie|pupp(y|ies)|pups?|canines?|hounds?|mutts?|labradors?|(black|yellow|chocolate|golden) labs?|retrievers?|goldens|(german|australian|aussie|belgian|anatolian) shepherds?|pit ?bulls?|pitties|rottweilers?|rotties|dobermans?|huskies|husky|poodles?|(golden|labra|berne|aussie|sheep)?doodles?|beagles?|chihuahuas?|terriers?|bulldogs?|dachshunds?|corgis?|(border )?collies?|great danes?|mastiffs?|spaniels?|pugs?|shih ?tzus?|yorkies?|schnauzers?|greyhounds?|malamutes?|weimaraners?|vizslas?|heelers?|shelties?|pomeranians?|bichons?|(cocka|malti|yorki|peeka)poos?|[a-z]+doodles?", "dog"),
         (r"cats?|kittens?|kitty|kitties|felines?|tabby|tabbies|siamese|maine coons?|ragdolls?", "cat"),
         (r"parrots?|parakeets?|budgies?|cockatiels?|cockatoos?|macaws?|canar(y|ies)|lovebirds?|finches|birds?", "bird"),
         (r"rabbits?|bunn(y|ies)", "rabbit"),
@@ -60,7 +60,14 @@ static NOT_AN_ANIMAL: Lazy = LazyLock::new(|| {
 
 static NAME_AFTER: Lazy = LazyLock::new(|| {
     Pattern::new(
-        r"^\s*(?:,\s*|\(\s*|:\s*|-\s*)?(?:(?:is |are )?(?:named|called)|(?:whose )?names? (?:is|are)|name's)?\s*:?\s*([A-Z][a-z]{1,14})(?:\s*(?:,|and|&)\s*([A-Z][a-z]{1,14}))?(?:\s*(?:,|and|&)\s*([A-Z][a-z]{1,14}))?",
+        r"^\s*(?:,\s*|\(\s*|:\s*|-\s*)?(?:(?:[a-z]+ ){0,2}(?:is |are )?(?:named|called)|(?:whose )?names? (?:is|are)|name's)?\s*:?\s*([A-Z][a-z]{1,14})(?:\s*(?:,|and|&)\s*([A-Z][a-z]{1,14}))?(?:\s*(?:,|and|&)\s*([A-Z][a-z]{1,14}))?",
+    )
+});
+
+/// A name in a sentence of its own, for the animal mentioned just before.
+static NAME_SENTENCE: Lazy = LazyLock::new(|| {
+    Pattern::new(
+        r"^(?:(?:[Hh]is|[Hh]er|[Ii]ts|[Tt]heir|[Tt]he \w+'s) )?[Nn]ames? (?:is|are|:) ?([A-Z][a-z]{1,14})\b",
     )
 });
 
@@ -194,6 +201,8 @@ pub fn pets(sentences: &[Sentence<'_>]) -> Option<Value> {
     // Per type, the largest number of unnamed animals one mention speaks of.
     let mut unnamed: Vec<(&'static str, usize)> = Vec::new();
     let mut evidence = Vec::new();
+    // The last animal mentioned without a name: "Cat is indoor only. Her name is Miso."
+    let mut last_unnamed: Option<&'static str> = None;
     for s in sentences {
         if GONE.is_match(&s.lower) {
             continue;
@@ -215,6 +224,7 @@ pub fn pets(sentences: &[Sentence<'_>]) -> Option<Value> {
                 hit = true;
                 let names = names_around(s.text, start, end);
                 if names.is_empty() {
+                    last_unnamed = Some(kind);
                     let count = count_before(&s.lower, start, m.as_str()).clamp(1, 5);
                     match unnamed.iter_mut().find(|(k, _)| k == kind) {
                         Some((_, n)) => *n = (*n).max(count),
@@ -232,6 +242,18 @@ pub fn pets(sentences: &[Sentence<'_>]) -> Option<Value> {
                     }
                 }
             }
+        }
+        if !hit
+            && let (Some(kind), Some(c)) = (last_unnamed, NAME_SENTENCE.captures(s.text))
+            && let Some(name) = c.get(1).map(|m| m.as_str())
+            && !NOT_NAMES.contains(&name)
+        {
+            named.push(Animal {
+                kind,
+                name: Some(name.to_owned()),
+            });
+            last_unnamed = None;
+            hit = true;
         }
         if hit {
             evidence.push(s);

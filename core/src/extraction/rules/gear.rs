@@ -21,7 +21,7 @@ static EQUIPMENT: Lazy = LazyLock::new(|| {
         r"|shop[- ]?vacs?|wet[- ]?(/|dry[- ]?)?(dry )?vacs?|dehumidifiers?|air movers?|extra fans",
         r"|(pressure|power) washers?|water[- ]fed poles?|extension poles?|squeegees?",
         r"|tarps?|drop cloths?|respirators?|tyvek( suits?)?|(hazmat|protective|bee|crawl) suits?|suit up|protective gear|ppe|knee pads|headlamps?",
-        r"|generators?|extension cords?|(long|extra|\d+ ?(ft|foot|feet|')) hoses?",
+        r"|extension cords?|(long|extra|\d+ ?(ft|foot|feet|')) hoses?",
         r"|([a-z]+ )?filters? ?\(? ?\d{1,2} ?x ?\d{1,2}( ?x ?\d{1,2})? ?\)?|\d{1,2} ?x ?\d{1,2}( ?x ?\d{1,2})? ([a-z]+ )?filters?",
         r"|((snap|glue|live|rodent|mouse|rat|tamper[- ]resistant) )+traps?|((tamper[- ]resistant|rodent|bait) )*(bait )?(stations?|boxes)",
         r"|(two|2)[- ](man|person|tech|technician)( job| crew)?|second (tech|technician|person|man)|(extra|another) (tech|technician|hand|person)|helper|(2|two) techs",
@@ -79,7 +79,7 @@ fn is_part_name(lower: &str, start: usize, matched: &str) -> bool {
 
 static VEHICLE: Lazy = LazyLock::new(|| {
     Pattern::new(
-        r"(?i)\b(pick-?ups?( trucks?)?|(box|dump|tow|semi|delivery|food|work) trucks?|trucks?|mini-?vans?|(work |cargo )?vans?|cars?|suvs?|jeeps?|sedans?|rvs?|campers?|motor ?homes?|(travel|boat|utility|horse|car) trailers?|trailers?|boats?|jet ?skis?|motorcycles?|motorbikes?|dirt bikes?|atvs?|tractors?|golf carts?)\b",
+        r"(?i)\b(pick-?ups?( trucks?)?|(box|dump|tow|semi|delivery|food|work) trucks?|trucks?|mini-?vans?|(work |cargo )?vans?|cars?|suvs?|jeeps?|sedans?|rvs?|campers?|motor ?homes?|(travel|boat|utility|horse|car) trailers?|trailers?|boats?|jet ?skis?|motorcycles?|motorbikes?|dirt bikes?|atvs?|tractors?|golf carts?|teslas?|prius|f-?150s?|f-?250s?|silverados?|tacomas?|tundras?)\b",
     )
 });
 
@@ -100,7 +100,7 @@ static OWNER: Lazy = LazyLock::new(|| {
 /// The technician's own vehicle.
 static OURS: Lazy = LazyLock::new(|| {
     Pattern::new(
-        r"(?i)(\b(our|my|company|service|the tech'?s|technician'?s|bucket)\s+(\w+\s+)?$)|(\bpark(ed|ing)?\s+(the|our|my)\s+$)|(\bget\s+the\s+$)",
+        r"(?i)(\b(our|my|company|service|the tech'?s|technician'?s|bucket)\s+(\w+\s+)?$)|(\bpark(ed|ing)?\s+(the|our|my)\s+$)|(\b(get|with)\s+the\s+$)",
     )
 });
 
@@ -141,8 +141,21 @@ fn vehicle_type(word: &str) -> String {
         .strip_prefix("work ")
         .or_else(|| w.strip_prefix("cargo "))
         .unwrap_or(&w);
-    if w.starts_with("pick") {
+    let trucks = [
+        "pick",
+        "f-150",
+        "f150",
+        "f-250",
+        "f250",
+        "silverado",
+        "tacoma",
+        "tundra",
+    ];
+    if trucks.iter().any(|t| w.starts_with(t)) {
         return "truck".into();
+    }
+    if w.starts_with("tesla") || w == "prius" {
+        return "car".into();
     }
     let singular = match w {
         "rvs" | "rv" => return "RV".into(),

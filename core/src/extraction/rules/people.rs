@@ -21,7 +21,9 @@ static DEMOGRAPHIC: LazyLock<Vec<(Pattern, &'static str)>> = LazyLock::new(|| {
         (r"\b(baby|babies|infant|newborn|toddlers?|little ones|small (kids|children)|young (kids|children)|kids?|children|child|twins)\b", "children in the home"),
         (r"\b(teenagers?|teens)\b", "teenagers in the home"),
         (r"\bpregnant\b", "expecting a baby"),
-        (r"\b(wheelchair|walker|mobility (issues|scooter|problems)|limited mobility|uses a cane|can'?t (do )?stairs|bedridden|disabled|disability)\b", "limited mobility"),
+        (r"\b(wheelchair|walker|mobility (issues|scooter|problems)|limited mobility|uses a cane|can'?t (do|climb|manage) (the )?stairs|can'?t get (down|up)|bedridden|disabled|disability|(hip|knee|back) surgery|recovering from|bad (knee|knees|back|hip))\b", "limited mobility"),
+        (r"\b(grandkids|grandchildren|grandson|granddaughter)\b", "grandchildren visit"),
+        (r"\bworks? (from|at) home\b|\bhome office\b", "works from home"),
         (r"\b(hard of hearing|deaf|hearing aids?|hearing impaired)\b", "hard of hearing"),
         (r"\b(blind|visually impaired|low vision)\b", "visually impaired"),
         (r"\b(dementia|alzheimer'?s|memory (loss|issues|problems)|forgetful)\b", "memory loss"),
@@ -123,6 +125,12 @@ static STRONG: Lazy = LazyLock::new(|| {
         r"|(by|via) (text|texts|email|e-mail|phone)( messages?)?( only)?|(text|email|phone|calls?) only|communicate by",
         r"|(mondays?|tuesdays?|wednesdays?|thursdays?|fridays?|saturdays?|sundays?|weekends?|weekdays?|mornings?|afternoons?|evenings?) (are|is|work|works) (best|better|easier|preferred|good)",
         r"|(baits?|gels?|traps?) only|prefers?|preferred|would rather",
+        r"|(asked|requested|wants|would like)( that)?( we| us)?( to)? (not|never|always|only|wear|call|text|come|park|leave|remove|keep|use)\b",
+        r"|instead of (spray|spraying|chemicals?|pesticides?)",
+        r"|(must|needs? to|has to|wants to|will) be (home|present|there)|(will|to) (meet us|let us in)",
+        r"|keep (the )?noise down|keep (it )?quiet|no loud",
+        r"|\((son|daughter|husband|wife|manager|tenant|owner|landlord|neighbou?r)\)|handles (the )?(texts?|calls?|scheduling|billing|payments?|communication)",
+        r"|(maintenance|service) (plan|contract|agreement)",
         r")\b",
     ))
 });

@@ -13,7 +13,7 @@ use super::text::{Lazy, Pattern, Sentence, number};
 
 static INTERVAL: Lazy = LazyLock::new(|| {
     Pattern::new(
-        r"(?i)\b(?:in|within|after|every|each|another|next|out|again in)\s+(?:about |approx\.? |approximately |around |roughly |another )?(\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|eighteen|twenty|thirty|sixty|ninety|a couple of|couple of|couple)\s*-?\s*(days?|weeks?|months?|mos?|yrs?|years?)\b",
+        r"(?i)\b(?:in|within|after|every|each|another|next|out|again in)\s+(?:about |approx\.? |approximately |around |roughly |another )?(\d{1,3}|a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|eighteen|twenty|thirty|sixty|ninety|a couple of|couple of|couple)(?:\s*(?:-|to|or)\s*\d{1,3})?\s*-?\s*(days?|weeks?|months?|mos?|yrs?|years?)\b",
     )
 });
 
@@ -26,7 +26,7 @@ static INTERVAL_ADJECTIVE: Lazy = LazyLock::new(|| {
 
 static FREQUENCY: Lazy = LazyLock::new(|| {
     Pattern::new(
-        r"(?i)\b(semi-?annual(?:ly)?|bi-?annual(?:ly)?|twice a year|annual(?:ly)?|yearly|once a year|every year|quarterly|every quarter|monthly|every month|bi-?weekly|every other week|weekly|every week)\b",
+        r"(?i)\b(semi-?annual(?:ly)?|bi-?annual(?:ly)?|twice a year|annual(?:ly)?|yearly|once a year|every year|quarterly|every quarter|monthly|every month|bi-?weekly|every other week|weekly|every week|(every|each) (spring|summer|fall|autumn|winter))\b",
     )
 });
 
@@ -62,7 +62,9 @@ static UNIT_AFTER: Lazy = LazyLock::new(|| {
 pub fn next_service_due(sentences: &[Sentence<'_>], visit_date: NaiveDate) -> Option<Value> {
     let mut best: Option<(u8, Value, &Sentence<'_>)> = None;
     for s in sentences {
-        if !CUE.is_match(&s.lower) || NOT_DUE.is_match(&s.lower) {
+        // A frequency ("yearly", "every fall") says by itself that the work recurs.
+        let cued = CUE.is_match(&s.lower) || FREQUENCY.is_match(&s.lower);
+        if !cued || NOT_DUE.is_match(&s.lower) {
             continue;
         }
         // Explicit dates and counted intervals beat frequency words ("annual").
@@ -107,6 +109,9 @@ fn frequency_in(lower: &str) -> Option<String> {
         if word.starts_with("semi") || word.starts_with("biannual") || word == "twice a year" {
             "P6M"
         } else if word.starts_with("annual")
+            || ["spring", "summer", "fall", "autumn", "winter"]
+                .iter()
+                .any(|season| word.ends_with(season))
             || matches!(word.as_str(), "yearly" | "once a year" | "every year")
         {
             "P1Y"
