@@ -13,17 +13,26 @@ use super::schema::AttributeSchema;
 /// [`AttributeSchema::openapi_schema`].
 pub const ATTRIBUTES_COMPONENT: &str = "TicketAttributes";
 
-/// A reference to the attribute schema's OpenAPI component (`schema_with` of the fields that
-/// hold attributes).
+/// The `attributes` of `ticket.confirm_attributes`: a reference to the attribute schema's
+/// component (`schema_with` replaces the field's doc comment, so the description is here).
 pub fn attributes_schema_ref() -> RefOr<Schema> {
-    RefOr::Ref(Ref::from_schema_name(ATTRIBUTES_COMPONENT))
+    let mut reference = Ref::from_schema_name(ATTRIBUTES_COMPONENT);
+    reference.description = "The office's edited version of the proposal, in the same shape \
+        ({category: {value, evidence}}), checked against the attribute schema. Absent: the \
+        proposal as it is (the extraction must be `proposed`)."
+        .to_owned();
+    RefOr::Ref(reference)
 }
 
-/// The attribute schema's component, or null.
+/// A ticket's `extracted_attributes`: the attribute schema's component, or null.
 pub fn nullable_attributes_schema_ref() -> RefOr<Schema> {
     let one_of = OneOfBuilder::new()
         .item(Ref::from_schema_name(ATTRIBUTES_COMPONENT))
         .item(ObjectBuilder::new().schema_type(Type::Null))
+        .description(Some(
+            "What extraction found in the technician notes, `{category: {value, evidence}}` for \
+             the categories they mention; null until extraction answered.",
+        ))
         .build();
     RefOr::T(Schema::OneOf(one_of))
 }

@@ -65,7 +65,12 @@ pub fn from_settings(
     // Fail at start-up, not in the first job, if the schema cannot be loaded.
     extraction::schema()?;
     Ok(match settings.provider {
-        LlmProvider::Rules => Arc::new(RulesExtractor),
+        LlmProvider::Rules => {
+            // Compile the patterns now rather than in the first job (a debug build takes a
+            // few hundred milliseconds for them).
+            let _ = RulesExtractor::propose("warm-up", NaiveDate::MIN);
+            Arc::new(RulesExtractor)
+        }
         LlmProvider::OpenAi => Arc::new(OpenAiExtractor::new(settings)?),
     })
 }
