@@ -143,3 +143,82 @@ fn every_pattern_compiles_and_nothing_panics_on_odd_input() {
     let _ = proposal("");
     let _ = proposal("....;;;\n\n - - ");
 }
+
+#[test]
+fn random_text_never_panics_and_always_finalises() {
+    // A deterministic generator over words, punctuation and multi-byte characters: whatever
+    // the notes look like, the rules return something `finalize` accepts.
+    let pieces = [
+        "dog",
+        "named",
+        "Rex",
+        "Biscuit",
+        "truck",
+        "driveway",
+        "parked",
+        "in",
+        "6",
+        "months",
+        "due",
+        "again",
+        "gate",
+        "code",
+        "1234",
+        "no",
+        "pets",
+        "ladder",
+        "28",
+        "ft",
+        ".",
+        ",",
+        ";",
+        " - ",
+        "\n",
+        "(",
+        ")",
+        ":",
+        "é",
+        "İ",
+        "ß",
+        "☃",
+        "…",
+        "\u{2019}",
+        "April",
+        "15",
+        "10/15/2027",
+        "prefers",
+        "mornings",
+        "elderly",
+        "boat",
+        "our",
+        "van",
+        "Her",
+        "name",
+        "is",
+        "Miso",
+        "cat",
+        "every",
+        "fall",
+        "P6M",
+        "\"",
+        "'",
+        "#",
+        "-",
+        "x",
+    ];
+    let mut state: u64 = 0x5eed;
+    for _ in 0..300 {
+        let mut notes = String::new();
+        for _ in 0..(state % 40) {
+            state = state
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            notes.push_str(pieces[(state >> 33) as usize % pieces.len()]);
+            if state & 1 == 0 {
+                notes.push(' ');
+            }
+        }
+        state = state.wrapping_add(7);
+        let _ = proposal(&notes);
+    }
+}
