@@ -64,6 +64,11 @@ static NAME_AFTER: Lazy = LazyLock::new(|| {
     )
 });
 
+/// Names in a parenthesis shortly after the species: "Dogs in the yard (2 labs, Duke and Daisy)".
+static NAMES_IN_PARENTHESES: Lazy =
+    LazyLock::new(|| Pattern::new(r"^[^.;()]{0,30}\(([^)]{1,60})\)"));
+static CAPITALISED: Lazy = LazyLock::new(|| Pattern::new(r"\b[A-Z][a-z]{1,14}\b"));
+
 /// A name in a sentence of its own, for the animal mentioned just before.
 static NAME_SENTENCE: Lazy = LazyLock::new(|| {
     Pattern::new(
@@ -303,6 +308,19 @@ fn names_around(text: &str, start: usize, end: usize) -> Vec<String> {
                 }
             }
         }
+    }
+    if out.is_empty()
+        && let Some(inside) = NAMES_IN_PARENTHESES
+            .captures(&text[end..])
+            .and_then(|c| c.get(1))
+    {
+        out.extend(
+            CAPITALISED
+                .find_iter(inside.as_str())
+                .map(|m| m.as_str())
+                .filter(|n| !NOT_NAMES.contains(n))
+                .map(str::to_owned),
+        );
     }
     if out.is_empty()
         && let Some(c) = NAME_BEFORE.captures(&text[..start])

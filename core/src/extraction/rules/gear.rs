@@ -37,6 +37,11 @@ static BRING: Lazy = LazyLock::new(|| {
     )
 });
 
+/// "bring them in", "brought it back": a pronoun or particle, not a thing to bring.
+static NOT_AN_ITEM: Lazy = LazyLock::new(|| {
+    Pattern::new(r"(?i)^(them|it|him|her|us|me|in|out|back|up|down|over|home|along|over)\b")
+});
+
 /// Equipment, tools, parts and crew the job needs or needed.
 pub fn equipment(sentences: &[Sentence<'_>]) -> Option<Value> {
     let mut items: Vec<String> = Vec::new();
@@ -54,6 +59,7 @@ pub fn equipment(sentences: &[Sentence<'_>]) -> Option<Value> {
             && let Some(c) = BRING.captures(s.text)
             && let Some(item) = c.get(1)
             && !negated(&s.lower, c.get(0).map_or(0, |m| m.start()), 3)
+            && !NOT_AN_ITEM.is_match(item.as_str())
         {
             items.push(item.as_str().trim().to_owned());
             hit = true;

@@ -46,6 +46,18 @@ static NOT_DUE: Lazy = LazyLock::new(|| {
 
 static ISO_DATE: Lazy = LazyLock::new(|| Pattern::new(r"\b(20\d\d)-(\d\d)-(\d\d)\b"));
 static US_DATE: Lazy = LazyLock::new(|| Pattern::new(r"\b(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})\b"));
+/// "due October 2027", "in March": the first of that month.
+static MONTH_ONLY: Lazy = LazyLock::new(|| {
+    Pattern::new(
+        r"(?i)\b(?:due|in|by|around|early|until|for|next|scheduled|come back|return)\s+(?:in\s+)?(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?(?:,?\s+(20\d\d))?\b",
+    )
+});
+
+/// "next year", "a year from now": one unit.
+static NEXT_UNIT: Lazy = LazyLock::new(|| {
+    Pattern::new(r"(?i)\b(?:next|in a|in one) (year|month)\b|\ba (year|month) from now\b")
+});
+
 static MONTH_DATE: Lazy = LazyLock::new(|| {
     Pattern::new(
         r"(?i)\b(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s+(\d{1,2})(?:st|nd|rd|th)?\b(?:,?\s+(20\d\d))?",
@@ -83,9 +95,14 @@ pub fn next_service_due(sentences: &[Sentence<'_>], visit_date: NaiveDate) -> Op
 }
 
 fn interval_in(lower: &str) -> Option<String> {
-    let c = INTERVAL
+    let Some(c) = INTERVAL
         .captures(lower)
-        .or_else(|| INTERVAL_ADJECTIVE.captures(lower))?;
+        .or_else(|| INTERVAL_ADJECTIVE.captures(lower))
+    else {
+        let c = NEXT_UNIT.captures(lower)?;
+        let unit = c.get(1).or_else(|| c.get(2))?.as_str();
+        return Some(if unit == "year" { "P1Y" } else { "P1M" }.to_owned());
+    };
     let amount = c.get(1).map(|m| m.as_str())?;
     let amount = match amount {
         "a couple of" | "couple of" => 2,
@@ -139,26 +156,50 @@ fn date_in(s: &Sentence<'_>, visit: NaiveDate) -> Option<NaiveDate> {
         let year = if year < 100 { 2000 + year } else { year };
         return NaiveDate::from_ymd_opt(i32::try_from(year).ok()?, n(1)?, n(2)?);
     }
-    let c = MONTH_DATE.captures(&s.lower)?;
-    // "may 2 weeks", "mar 3 ft": a number of something, not a day of the month.
-    let rest = s.lower.get(c.get(0)?.end()..).unwrap_or("").trim_start();
-    if UNIT_AFTER.is_match(rest) {
-        return None;
-    }
-    let month = [
-        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
-    ]
-    .iter()
-    .position(|m| c.get(1).is_some_and(|g| g.as_str() == *m))?;
-    let month = u32::try_from(month).ok()? + 1;
-    let day: u32 = c.get(2)?.as_str().parse().ok()?;
-    if let Some(year) = c.get(3).and_then(|y| y.as_str().parse::<i32>().ok()) {
-        return NaiveDate::from_ymd_opt(year, month, day);
-    }
+    month_day(&s.lower, visit).or_else(|| month_only(&s.lower, visit))
+}
+
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
+
+fn month_number(abbreviation: &str) -> Option<u32> {
+    let i = MONTHS.iter().position(|m| *m == abbreviation)?;
+    u32::try_from(i).ok().map(|i| i + 1)
+}
+
+/// The first such day after the visit (this year or next).
+fn next_occurrence(visit: NaiveDate, month: u32, day: u32) -> Option<NaiveDate> {
     let this_year = NaiveDate::from_ymd_opt(visit.year(), month, day)?;
     if this_year > visit {
         Some(this_year)
     } else {
         NaiveDate::from_ymd_opt(visit.year() + 1, month, day)
+    }
+}
+
+/// "April 15", "Oct 3rd, 2027".
+fn month_day(lower: &str, visit: NaiveDate) -> Option<NaiveDate> {
+    let c = MONTH_DATE.captures(lower)?;
+    // "may 2 weeks", "mar 3 ft": a number of something, not a day of the month.
+    let rest = lower.get(c.get(0)?.end()..).unwrap_or("").trim_start();
+    if UNIT_AFTER.is_match(rest) {
+        return None;
+    }
+    let month = month_number(c.get(1)?.as_str())?;
+    let day: u32 = c.get(2)?.as_str().parse().ok()?;
+    match c.get(3).and_then(|y| y.as_str().parse::<i32>().ok()) {
+        Some(year) => NaiveDate::from_ymd_opt(year, month, day),
+        None => next_occurrence(visit, month, day),
+    }
+}
+
+/// "due October 2027", "in March": the first of the month.
+fn month_only(lower: &str, visit: NaiveDate) -> Option<NaiveDate> {
+    let c = MONTH_ONLY.captures(lower)?;
+    let month = month_number(c.get(1)?.as_str())?;
+    match c.get(2).and_then(|y| y.as_str().parse::<i32>().ok()) {
+        Some(year) => NaiveDate::from_ymd_opt(year, month, 1),
+        None => next_occurrence(visit, month, 1),
     }
 }
