@@ -65,12 +65,9 @@ pub fn from_settings(
     // Fail at start-up, not in the first job, if the schema cannot be loaded.
     extraction::schema()?;
     Ok(match settings.provider {
-        LlmProvider::Rules => {
-            // Compile the patterns now rather than in the first job (a debug build takes a
-            // few hundred milliseconds for them).
-            let _ = RulesExtractor::propose("warm-up", NaiveDate::MIN);
-            Arc::new(RulesExtractor)
-        }
+        // The patterns compile on first use, not here: start-up stays fast for workers that
+        // never extract (and for the fleet tests, which time it).
+        LlmProvider::Rules => Arc::new(RulesExtractor),
         LlmProvider::OpenAi => Arc::new(OpenAiExtractor::new(settings)?),
     })
 }
