@@ -225,6 +225,7 @@ pub fn document() -> &'static Value {
             .unwrap_or_else(|e| json!({ "openapi": "3.1.0", "error": e.to_string() }));
         qualify_operation_ids(&mut doc);
         describe_actions(&mut doc);
+        describe_ticket_attributes(&mut doc);
         doc
     })
 }
@@ -310,6 +311,25 @@ fn describe_actions(doc: &mut Value) {
                 "required": true,
                 "content": {"application/json": {"schema": {"oneOf": variants}}}
             }),
+        );
+    }
+}
+
+/// The `TicketAttributes` component that `extracted_attributes` and the `attributes` of
+/// `ticket.confirm_attributes` refer to, rendered from the checked-in attribute schema
+/// (`templates/prompts/ticket_attributes.schema.json`), the single source.
+fn describe_ticket_attributes(doc: &mut Value) {
+    let schema = match fieldwork_core::extraction::schema() {
+        Ok(s) => s.openapi_schema(),
+        Err(e) => json!({"type": "object", "description": e.to_string()}),
+    };
+    if let Some(all) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    {
+        all.insert(
+            fieldwork_core::extraction::ATTRIBUTES_COMPONENT.to_owned(),
+            schema,
         );
     }
 }

@@ -17,7 +17,8 @@ use crate::ids::Actor;
 use crate::invoices::{self, Invoice, InvoiceRef, MarkInvoicePaid, VoidInvoice};
 use crate::messages::{self, MessageRef, ScheduleCustomMessage, ScheduledMessage};
 use crate::tickets::{
-    self, CancelTicket, CloseOutTicket, ConfirmAttributes, ScheduleTicket, StartTicket, Ticket,
+    self, CancelTicket, CloseOutTicket, ConfirmAttributes, RejectAttributes, ScheduleTicket,
+    StartTicket, Ticket,
 };
 
 /// Body of `POST /api/actions`.
@@ -46,6 +47,7 @@ pub enum Action {
     TicketCancel(CancelTicket),
     TicketCloseOut(CloseOutTicket),
     TicketConfirmAttributes(ConfirmAttributes),
+    TicketRejectAttributes(RejectAttributes),
     InvoiceSend(InvoiceRef),
     InvoiceMarkPaid(MarkInvoicePaid),
     InvoiceVoid(VoidInvoice),
@@ -163,10 +165,20 @@ pub const ACTIONS: &[ActionSpec] = &[
     ActionSpec {
         domain: "ticket",
         action: "confirm_attributes",
-        summary: "Merge confirmed attributes of a completed ticket into its customer's attributes.",
+        summary: "Merge the extracted attributes of a completed ticket (its proposal, or the \
+                  edited `attributes` sent) into its customer's attributes; a next_service_due \
+                  moves the customer's service reminder.",
         returns: "Customer",
         payload: schema_of::<ConfirmAttributes>,
         parse: |v| Ok(Action::TicketConfirmAttributes(payload(v)?)),
+    },
+    ActionSpec {
+        domain: "ticket",
+        action: "reject_attributes",
+        summary: "Discard the proposal of a completed ticket; the customer stays as it was.",
+        returns: "Ticket",
+        payload: schema_of::<RejectAttributes>,
+        parse: |v| Ok(Action::TicketRejectAttributes(payload(v)?)),
     },
     ActionSpec {
         domain: "invoice",
@@ -257,6 +269,9 @@ pub async fn execute(
         Action::TicketCloseOut(p) => O::Ticket(tickets::close_out(conn, actor, p).await?),
         Action::TicketConfirmAttributes(p) => {
             O::Customer(tickets::confirm_attributes(conn, actor, p).await?)
+        }
+        Action::TicketRejectAttributes(p) => {
+            O::Ticket(tickets::reject_attributes(conn, actor, p).await?)
         }
         Action::InvoiceSend(p) => O::Invoice(invoices::send(conn, actor, p).await?),
         Action::InvoiceMarkPaid(p) => O::Invoice(invoices::mark_paid(conn, actor, p).await?),

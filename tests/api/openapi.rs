@@ -141,6 +141,7 @@ async fn every_registered_action_is_a_variant_of_the_actions_request_body() {
     for name in [
         "customer.archive",
         "ticket.confirm_attributes",
+        "ticket.reject_attributes",
         "invoice.mark_paid",
         "message.send_now",
     ] {

@@ -142,7 +142,7 @@ async fn ticket_transitions_are_exactly_the_legal_ones() {
                         &t,
                         "ticket",
                         action,
-                        json!({"ticket_id": id, "attributes": {"k": "v"}}),
+                        json!({"ticket_id": id, "attributes": {"pet": {"value": {"type": "dog"}, "evidence": ["dog"]}}}),
                     )
                     .await
                 }

@@ -173,7 +173,17 @@ async fn user_b_cannot_act_on_user_a_rows() {
         (
             "ticket",
             "confirm_attributes",
-            json!({"ticket_id": w.ticket, "attributes": {"k": 1}}),
+            json!({"ticket_id": w.ticket, "attributes": {"pet": {"value": {"type": "dog"}, "evidence": ["dog"]}}}),
+        ),
+        (
+            "ticket",
+            "confirm_attributes",
+            json!({"ticket_id": w.ticket}),
+        ),
+        (
+            "ticket",
+            "reject_attributes",
+            json!({"ticket_id": w.ticket}),
         ),
         ("invoice", "send", json!({"invoice_id": w.invoice})),
         ("invoice", "mark_paid", json!({"invoice_id": w.invoice})),

@@ -226,11 +226,12 @@ async fn confirmed_attributes_are_merged_into_the_customer_and_audited_there() {
         .await;
     let tid = ticket["id"].as_str().unwrap();
     // Only a completed ticket has attributes to confirm.
+    let dog = json!({"pet": {"value": {"type": "dog", "name": "Rex"}, "evidence": ["Big dog named Rex"]}});
     app.action(
         &t,
         "ticket",
         "confirm_attributes",
-        json!({"ticket_id": tid, "attributes": {"pet": "dog"}}),
+        json!({"ticket_id": tid, "attributes": dog}),
     )
     .await
     .assert_error(409, "INVALID_STATE");
@@ -241,20 +242,34 @@ async fn confirmed_attributes_are_merged_into_the_customer_and_audited_there() {
         json!({"ticket_id": tid, "technician_notes": "Big dog named Rex"}),
     )
     .await;
-    app.action(
-        &t,
-        "ticket",
-        "confirm_attributes",
-        json!({"ticket_id": tid, "attributes": "dog"}),
-    )
-    .await
-    .assert_error(422, "VALIDATION_ERROR");
+    for bad in [
+        json!("dog"),
+        json!({"pet": {"type": "dog"}}),
+        json!({"pet": {"value": {"type": "dog"}, "evidence": []}}),
+        json!({"colour": {"value": "red", "evidence": ["red"]}}),
+    ] {
+        let r = app
+            .action(
+                &t,
+                "ticket",
+                "confirm_attributes",
+                json!({"ticket_id": tid, "attributes": bad}),
+            )
+            .await;
+        r.assert_error(422, "VALIDATION_ERROR");
+        let fields = r.body["error"]["details"]["fields"].as_object().unwrap();
+        assert!(
+            fields.keys().all(|k| k.starts_with("attributes")),
+            "{fields:?}"
+        );
+    }
+    // The office's own version, confirmed while extraction is still pending (no worker here).
     let merged = app
         .act(
             &t,
             "ticket",
             "confirm_attributes",
-            json!({"ticket_id": tid, "attributes": {"pet": {"type": "dog", "name": "Rex"}}}),
+            json!({"ticket_id": tid, "attributes": dog}),
         )
         .await;
     assert_eq!(

@@ -9,6 +9,7 @@ use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args, Parser, Subcommand};
 use fieldwork_core::queue::JobState;
 
+use crate::clients::llm::{DEFAULT_BASE_URL, DEFAULT_MODEL, LlmSettings};
 use crate::settings::{WorkerSettings, parse_queues};
 
 /// Fieldwork worker: runs jobs from the Postgres queue.
@@ -145,6 +146,25 @@ pub struct RunArgs {
     /// With --test-kinds: cron expression (seconds first) of the `test.cron` schedule.
     #[arg(long, env = "FIELDWORK_TEST_CRON")]
     pub test_cron: Option<String>,
+    /// Attribute extractor: `rules` (offline, deterministic) or `openai` (any
+    /// OpenAI-compatible chat-completions server: OpenAI, vLLM, Ollama, llama.cpp).
+    #[arg(long, env = "LLM_PROVIDER", default_value = "rules")]
+    pub llm_provider: String,
+    /// With LLM_PROVIDER=openai: the API root up to /v1 (e.g. http://127.0.0.1:11434/v1).
+    #[arg(long, env = "OPENAI_BASE_URL", default_value = DEFAULT_BASE_URL)]
+    pub openai_base_url: String,
+    /// With LLM_PROVIDER=openai: bearer token (unset for local servers that need none).
+    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
+    pub openai_api_key: Option<String>,
+    /// With LLM_PROVIDER=openai: the model to ask.
+    #[arg(long, env = "LLM_MODEL", default_value = DEFAULT_MODEL)]
+    pub llm_model: String,
+    /// With LLM_PROVIDER=openai: longest one request may take, 1 to 300 s.
+    #[arg(long, env = "LLM_TIMEOUT_SECS", default_value_t = 30)]
+    pub llm_timeout_secs: u64,
+    /// With LLM_PROVIDER=openai: most tokens an answer may use (64 to 32768).
+    #[arg(long, env = "LLM_MAX_TOKENS", default_value_t = 1024)]
+    pub llm_max_tokens: u32,
 }
 
 fn secs(name: &str, v: f64) -> Result<Duration, String> {
@@ -157,6 +177,15 @@ impl RunArgs {
         if lease < Duration::from_millis(300) {
             return Err("JOB_LEASE_SECS must be at least 0.3".into());
         }
+        let llm = LlmSettings {
+            provider: self.llm_provider.parse()?,
+            base_url: self.openai_base_url.clone(),
+            api_key: self.openai_api_key.clone(),
+            model: self.llm_model.clone(),
+            timeout: Duration::from_secs(self.llm_timeout_secs),
+            max_tokens: self.llm_max_tokens,
+        };
+        llm.validate()?;
         Ok(WorkerSettings {
             queues: parse_queues(
                 self.queues.as_deref().unwrap_or(""),
@@ -184,6 +213,7 @@ impl RunArgs {
             metrics_addr: self.metrics_addr,
             test_kinds: self.test_kinds,
             test_cron: self.test_cron.clone(),
+            llm,
             ..WorkerSettings::default()
         })
     }

@@ -5,6 +5,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::clients::llm::LlmSettings;
+
 /// One queue this worker serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueueSettings {
@@ -49,6 +51,8 @@ pub struct WorkerSettings {
     pub test_kinds: bool,
     /// With test kinds: a cron expression (with seconds) for the `test.cron` schedule.
     pub test_cron: Option<String>,
+    /// The attribute extractor (`LLM_PROVIDER`, `OPENAI_*`, `LLM_*`).
+    pub llm: LlmSettings,
 }
 
 impl Default for WorkerSettings {
@@ -70,6 +74,7 @@ impl Default for WorkerSettings {
             metrics_addr: None,
             test_kinds: false,
             test_cron: None,
+            llm: LlmSettings::default(),
         }
     }
 }

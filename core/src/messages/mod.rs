@@ -5,9 +5,11 @@
 
 mod actions;
 mod service;
+mod service_reminder;
 
 pub use actions::{MessageRef, ScheduleCustomMessage, cancel, schedule_custom, send_now};
 pub use service::{MessageFilter, create, delete, get, list, update};
+pub use service_reminder::schedule_service_reminder;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

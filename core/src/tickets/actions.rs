@@ -1,19 +1,19 @@
-//! Ticket actions: schedule, reschedule, start, cancel, close out, confirm attributes. Each
+//! Ticket actions: schedule, reschedule, start, cancel, close out (confirming and rejecting
+//! extracted attributes are in `attributes`). Each
 //! locks the ticket, asks the state machine (`TicketStatus::TRANSITIONS`) whether the action is
 //! legal, writes, and audits under the action's name, all in the caller's transaction. An
 //! illegal action fails before anything is written.
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::{Map, Value};
 use sqlx::PgConnection;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::service::{NOT_FOUND, fetch};
-use super::{Ticket, TicketEvent, columns};
+use super::{Ticket, TicketEvent, columns, extraction};
 use crate::audit::{self, AuditAction, compute_changes, snapshot};
-use crate::customers::{self, Customer};
+use crate::customers;
 use crate::error::Result;
 use crate::fields::{self, Checker, JsonInput};
 use crate::ids::Actor;
@@ -58,17 +58,6 @@ pub struct CloseOutTicket {
     pub technician_notes: String,
 }
 impl JsonInput for CloseOutTicket {}
-
-/// Payload of `ticket.confirm_attributes`: the attributes the user confirmed (usually what
-/// extraction found, possibly edited), merged into the customer's `attributes`.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConfirmAttributes {
-    pub ticket_id: Uuid,
-    #[schema(value_type = Object)]
-    pub attributes: Map<String, Value>,
-}
-impl JsonInput for ConfirmAttributes {}
 
 async fn load(conn: &mut PgConnection, id: Uuid) -> Result<Ticket> {
     fetch(conn, id, true).await?.ok_or(NOT_FOUND)
@@ -181,7 +170,8 @@ pub async fn cancel(conn: &mut PgConnection, actor: &Actor, input: CancelTicket)
     audited(conn, actor, &current, updated, "cancel").await
 }
 
-/// Completes a scheduled or in-progress ticket with the technician's notes.
+/// Completes a scheduled or in-progress ticket with the technician's notes, and requests
+/// extraction of their attributes (in the same transaction).
 pub async fn close_out(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -205,27 +195,6 @@ pub async fn close_out(
     .bind(&notes)
     .fetch_one(&mut *conn)
     .await?;
+    let updated = extraction::request(conn, updated).await?;
     audited(conn, actor, &current, updated, "close_out").await
-}
-
-/// Merges confirmed attributes of a completed ticket into its customer's `attributes`; the
-/// change is audited on the customer. Returns the customer.
-pub async fn confirm_attributes(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    input: ConfirmAttributes,
-) -> Result<Customer> {
-    let mut c = Checker::new();
-    let attributes = c.check("attributes", fields::attributes(input.attributes));
-    c.finish()?;
-    let current = load(conn, input.ticket_id).await?;
-    transition(current.status, TicketEvent::ConfirmAttributes)?;
-    customers::merge_attributes(
-        conn,
-        actor,
-        current.customer_id,
-        attributes.unwrap_or_default(),
-        "confirm_attributes",
-    )
-    .await
 }

@@ -3,12 +3,15 @@
 //! `service`, the actions (`ticket.schedule`, ...) in `actions`.
 
 mod actions;
+mod attributes;
+pub mod extraction;
 mod service;
 
 pub use actions::{
-    CancelTicket, CloseOutTicket, ConfirmAttributes, ScheduleTicket, StartTicket, cancel,
-    close_out, confirm_attributes, reschedule, schedule, start,
+    CancelTicket, CloseOutTicket, ScheduleTicket, StartTicket, cancel, close_out, reschedule,
+    schedule, start,
 };
+pub use attributes::{ConfirmAttributes, RejectAttributes, confirm_attributes, reject_attributes};
 pub use service::{TicketFilter, Week, create, delete, get, list, update, week};
 
 use chrono::{DateTime, Utc};
@@ -18,6 +21,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::error::Result;
+use crate::extraction::{Extraction, nullable_attributes_schema_ref};
 use crate::fields::{self, Checker, FieldError, JsonInput, Patch};
 use crate::state::{Event, StateMachine, transition};
 use crate::values::{self, text_enum};
@@ -36,9 +40,14 @@ pub struct Ticket {
     pub scheduled_at: Option<DateTime<Utc>>,
     pub duration_minutes: i32,
     pub technician_notes: Option<String>,
-    /// What extraction found in the technician notes; null until it ran.
-    #[schema(value_type = Option<Object>)]
+    /// What extraction found in the technician notes, `{category: {value, evidence}}` (the
+    /// `TicketAttributes` schema); null until it answered.
+    #[schema(schema_with = nullable_attributes_schema_ref)]
     pub extracted_attributes: Option<Value>,
+    /// Extraction of the technician notes: where it stands and who answered; null until the
+    /// ticket is closed out with notes.
+    #[sqlx(json(nullable))]
+    pub extraction: Option<Extraction>,
     /// When the ticket was completed or cancelled.
     pub closed_at: Option<DateTime<Utc>>,
     pub cancel_reason: Option<String>,
@@ -48,7 +57,7 @@ pub struct Ticket {
 
 macro_rules! columns {
     () => {
-        "id, user_id, customer_id, title, description, status, scheduled_at, duration_minutes, technician_notes, extracted_attributes, closed_at, cancel_reason, created_at, updated_at"
+        "id, user_id, customer_id, title, description, status, scheduled_at, duration_minutes, technician_notes, extracted_attributes, extraction, closed_at, cancel_reason, created_at, updated_at"
     };
 }
 pub(crate) use columns;
@@ -82,6 +91,9 @@ pub enum TicketEvent {
     Cancel,
     CloseOut,
     ConfirmAttributes,
+    RejectAttributes,
+    /// A patch of only the technician notes of a completed ticket (extraction runs again).
+    EditNotes,
 }
 
 impl Event for TicketEvent {
@@ -94,6 +106,8 @@ impl Event for TicketEvent {
             TicketEvent::Cancel => "cancelled",
             TicketEvent::CloseOut => "closed out",
             TicketEvent::ConfirmAttributes => "given confirmed attributes",
+            TicketEvent::RejectAttributes => "given rejected attributes",
+            TicketEvent::EditNotes => "given new notes",
         }
     }
 }
@@ -119,6 +133,8 @@ impl StateMachine for TicketStatus {
             (S::Scheduled, E::CloseOut, S::Completed),
             (S::InProgress, E::CloseOut, S::Completed),
             (S::Completed, E::ConfirmAttributes, S::Completed),
+            (S::Completed, E::RejectAttributes, S::Completed),
+            (S::Completed, E::EditNotes, S::Completed),
         ]
     };
     fn describe(self) -> &'static str {
@@ -146,6 +162,7 @@ const READ_ONLY: &[&str] = &[
     "status",
     "closed_at",
     "extracted_attributes",
+    "extraction",
     "cancel_reason",
 ];
 
@@ -198,12 +215,23 @@ const PATCH_READ_ONLY: &[&str] = &[
     "status",
     "closed_at",
     "extracted_attributes",
+    "extraction",
     "cancel_reason",
     "customer_id",
     "scheduled_at",
 ];
 impl JsonInput for TicketPatch {
     const READ_ONLY_FIELDS: &'static [&'static str] = PATCH_READ_ONLY;
+}
+
+impl TicketPatch {
+    /// Whether the patch changes nothing but the technician notes (the one edit a completed
+    /// ticket allows).
+    pub fn only_notes(&self) -> bool {
+        matches!(self.title, Patch::Absent)
+            && matches!(self.description, Patch::Absent)
+            && matches!(self.duration_minutes, Patch::Absent)
+    }
 }
 
 /// A checked new ticket.

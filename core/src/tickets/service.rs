@@ -11,7 +11,9 @@ use sqlx::PgConnection;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::{Ticket, TicketCreate, TicketEvent, TicketPatch, TicketStatus, TicketValues, columns};
+use super::{
+    Ticket, TicketCreate, TicketEvent, TicketPatch, TicketStatus, TicketValues, columns, extraction,
+};
 use crate::audit::{self, AuditAction, compute_changes, snapshot};
 use crate::customers;
 use crate::error::{Error, Result, on_foreign_key};
@@ -175,7 +177,8 @@ pub async fn week(conn: &mut PgConnection, start_date: Option<&str>) -> Result<W
 }
 
 /// Applies a partial update of an open ticket for an active customer; audits only the fields
-/// that actually changed.
+/// that actually changed. A completed ticket accepts new technician notes only, and extraction
+/// runs again for them.
 pub async fn update(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -183,10 +186,18 @@ pub async fn update(
     patch: TicketPatch,
 ) -> Result<Ticket> {
     let current = fetch(conn, id, true).await?.ok_or(NOT_FOUND)?;
+    let event = if current.status == TicketStatus::Completed && patch.only_notes() {
+        TicketEvent::EditNotes
+    } else {
+        TicketEvent::Edit
+    };
     let values = patch.apply(&current)?;
-    transition(current.status, TicketEvent::Edit)?;
+    transition(current.status, event)?;
     customers::lock_for_new_work(conn, current.customer_id).await?;
-    let updated = write(conn, id, &values).await?;
+    let mut updated = write(conn, id, &values).await?;
+    if event == TicketEvent::EditNotes && updated.technician_notes != current.technician_notes {
+        updated = extraction::request(conn, updated).await?;
+    }
     let changes = compute_changes(&snapshot(&current)?, &snapshot(&updated)?);
     if !changes.is_empty() {
         audit::log_change(conn, actor, "ticket", id, AuditAction::Update, changes).await?;

@@ -5,6 +5,7 @@
 //! `runtime::cron`). Handlers get their outside clients from [`Clients`], built once.
 
 pub mod bench_noop;
+pub mod extract_ticket_attributes;
 #[cfg(feature = "test-kinds")]
 pub mod test_kinds;
 
@@ -15,15 +16,27 @@ use crate::settings::WorkerSettings;
 
 /// Every job kind this worker runs. Add new kinds here.
 pub fn registry(settings: &WorkerSettings, clients: &Clients) -> Registry {
-    let _ = clients;
     let mut registry = Registry::default();
     // Domain kinds (messages, extraction, audit fan-out) register here as they arrive.
+    extract_ticket_attributes::register(&mut registry, clients.extractor.clone());
     if settings.test_kinds {
         bench_noop::register(&mut registry);
         #[cfg(feature = "test-kinds")]
         test_kinds::register(&mut registry);
     }
     registry
+}
+
+/// Queues that get less than `WORKER_CONCURRENCY` when `WORKER_QUEUES` does not size them:
+/// model calls are slow and rate-limited.
+const QUEUE_CONCURRENCY_CAPS: &[(&str, usize)] = &[("llm", 2)];
+
+/// The default concurrency cap of `queue`, if it has one.
+pub fn queue_concurrency_cap(queue: &str) -> Option<usize> {
+    QUEUE_CONCURRENCY_CAPS
+        .iter()
+        .find(|(q, _)| *q == queue)
+        .map(|(_, cap)| *cap)
 }
 
 /// Every cron schedule this worker fires. Add new schedules here.
@@ -48,4 +61,5 @@ pub fn schedules(
 /// exporter is installed.
 pub fn describe_metrics() {
     // Each kind with metrics of its own adds its `describe_metrics()` call here.
+    crate::clients::extractor::describe_metrics();
 }

@@ -82,7 +82,11 @@ pub fn resolve_queues(settings: &WorkerSettings, registry: &Registry) -> Vec<Que
         .into_iter()
         .map(|name| QueueSettings {
             name: name.to_owned(),
-            concurrency: settings.default_concurrency.max(1),
+            concurrency: jobs::queue_concurrency_cap(name)
+                .map_or(settings.default_concurrency, |cap| {
+                    cap.min(settings.default_concurrency)
+                })
+                .max(1),
         })
         .collect()
 }
