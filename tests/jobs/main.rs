@@ -1,11 +1,12 @@
 //! Job engine tests against real Postgres: enqueue, uniqueness and tenancy on the SQL level;
 //! the runtime in-process (backoff, poisoned payloads, snooze, cancellation, RLS of
 //! handlers); and real `fieldwork-worker` processes (crash with kill -9, lease expiry,
-//! cron across a fleet, graceful shutdown on SIGTERM).
+//! cron across a fleet, graceful shutdown on SIGTERM, pausing a queue for the fleet).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod enqueue;
 mod fleet;
 mod maintenance;
+mod pause;
 mod runtime;
 mod support;
