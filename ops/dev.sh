@@ -33,5 +33,8 @@ trap stop_all EXIT
 "$bin/fieldwork-worker" & pids+=($!)
 "$bin/fieldwork-api" & pids+=($!)
 fw_log "API on http://$LISTEN_ADDR (try: curl http://$LISTEN_ADDR/readyz); Ctrl-C stops"
+if [ -n "${OPS_TOKEN:-}" ]; then
+    fw_log "jobs page on http://$METRICS_ADDR/ops/ (log in with OPS_TOKEN)"
+fi
 # Exit (and stop everything) as soon as either process ends.
 wait -n "${pids[@]}"

@@ -11,5 +11,7 @@ fw_db_up test
 # The job tests start real worker processes: build the binary they run first, with the
 # engine's test job kinds (a production build has none).
 cargo build --locked -p fieldwork-worker --features test-kinds --bin fieldwork-worker
+# The operator tests (tests/ops) also run the API binary under a real Prometheus.
+cargo build --locked --bin fieldwork-api
 cargo test --workspace --locked "$@"
 ops/openapi-check.sh

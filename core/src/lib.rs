@@ -7,6 +7,7 @@ pub mod auth;
 pub mod config;
 pub mod customers;
 pub mod db;
+pub mod db_metrics;
 pub mod error;
 pub mod extraction;
 pub mod fields;

@@ -40,6 +40,7 @@ pub fn install() -> &'static PrometheusHandle {
             tracing::warn!("a metrics recorder was already installed; /metrics may be empty");
         }
         crate::queue::metrics::describe();
+        crate::db_metrics::describe();
         spawn_upkeep(handle.clone());
         handle
     })

@@ -225,6 +225,8 @@ async fn the_worker_serves_prometheus_metrics_with_queue_depth_and_run_times() {
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
     let mut settings = test_settings("default,idle", 2);
     settings.metrics_addr = Some(addr);
+    // The queue gauges come from the fleet's shared sample: refresh it often.
+    settings.stats_interval = Duration::from_millis(200);
     // A worker process installs its metrics exporter at start-up, before its first job; the
     // test's enqueues below happen in this process too, so install it first as well.
     fieldwork_core::metrics_export::install();
@@ -245,18 +247,20 @@ async fn the_worker_serves_prometheus_metrics_with_queue_depth_and_run_times() {
     let body = wait_for(Duration::from_secs(10), "metrics", || async {
         let r = reqwest::get(format!("http://{addr}/metrics")).await.ok()?;
         let text = r.text().await.ok()?;
-        text.contains("fieldwork_jobs_completed_total{kind=\"test.record\",queue=\"default\"}")
-            .then_some(text)
+        (text.contains("fieldwork_jobs_completed_total{kind=\"test.record\",queue=\"default\"}")
+            && text.contains("fieldwork_queue_jobs{queue=\"other\",state=\"available\"} 1"))
+        .then_some(text)
     })
     .await;
     worker.stop().await;
     for needle in [
         "fieldwork_job_run_seconds_bucket{kind=\"test.record\",queue=\"default\",le=\"0.005\"}",
-        "fieldwork_queue_available_jobs{queue=\"other\"} 1",
+        "fieldwork_queue_jobs{queue=\"other\",state=\"available\"} 1",
         "fieldwork_queue_oldest_available_age_seconds{queue=\"other\"}",
-        "fieldwork_queue_available_jobs{queue=\"idle\"} 0",
+        "fieldwork_queue_jobs{queue=\"idle\",state=\"available\"} 0",
+        "fieldwork_queue_paused{queue=\"idle\"} 0",
         "fieldwork_jobs_inserted_total{kind=\"test.record\",queue=\"other\"}",
-        "fieldwork_jobs_table{measure=\"dead_tuples\"}",
+        "fieldwork_jobs_table_dead_tuples ",
     ] {
         assert!(body.contains(needle), "missing {needle} in:\n{body}");
     }

@@ -10,7 +10,7 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 use fieldwork_core::queue::JobState;
 
 use crate::clients::llm::{DEFAULT_BASE_URL, DEFAULT_MODEL, LlmSettings};
-use crate::settings::{WorkerSettings, parse_queues};
+use crate::settings::{Secret, WorkerSettings, parse_queues};
 
 /// Fieldwork worker: runs jobs from the Postgres queue.
 ///
@@ -30,7 +30,7 @@ pub struct Cli {
 pub enum Command {
     /// Run a worker until SIGTERM/SIGINT (the default).
     Run,
-    /// Operator commands: inspect, retry and cancel jobs.
+    /// Operator commands: inspect, retry and cancel jobs; pause and resume queues.
     Jobs {
         #[command(subcommand)]
         command: JobsCommand,
@@ -65,6 +65,16 @@ pub enum JobsCommand {
     Retry { id: i64 },
     /// Cancel a waiting job, or ask a running one to stop.
     Cancel { id: i64 },
+    /// Pause a queue for the whole fleet: no worker claims its jobs until it is resumed
+    /// (jobs already claimed finish).
+    Pause {
+        queue: String,
+        /// Who paused it and why, shown on the jobs page.
+        #[arg(long, default_value = "fieldwork-worker jobs pause")]
+        by: String,
+    },
+    /// Resume a paused queue: its workers claim again at once.
+    Resume { queue: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -85,6 +95,20 @@ pub enum BenchCommand {
         /// Connections inserting batches concurrently.
         #[arg(long, default_value_t = 1)]
         inserters: usize,
+    },
+    /// Fill the jobs table, then time the worker's /metrics (and the fleet's queue sample
+    /// statement behind it).
+    Scrape {
+        /// Jobs in the table while scraping.
+        #[arg(long, default_value_t = 1_000_000)]
+        jobs: usize,
+        /// `backlog`: every job available in one queue; `mixed`: 70 % completed, 20 %
+        /// scheduled, 10 % available over three queues.
+        #[arg(long, default_value = "mixed")]
+        mix: String,
+        /// Scrapes to time.
+        #[arg(long, default_value_t = 200)]
+        scrapes: usize,
     },
     /// Insert single jobs at a steady rate into an idle worker; prints enqueue→start
     /// percentiles.
@@ -140,6 +164,13 @@ pub struct RunArgs {
     /// Serve Prometheus metrics on this address (e.g. 127.0.0.1:9464).
     #[arg(long, env = "METRICS_ADDR")]
     pub metrics_addr: Option<SocketAddr>,
+    /// How often the queue gauges' shared sample is refreshed, by one worker of the fleet.
+    #[arg(long, env = "JOB_STATS_INTERVAL_SECS", default_value_t = 10.0)]
+    pub stats_interval_secs: f64,
+    /// Serve the jobs page at /ops/ on METRICS_ADDR, behind this token (bearer, basic auth
+    /// password, or the page's login form); at least 16 characters. Unset: no jobs page.
+    #[arg(long, env = "OPS_TOKEN", hide_env_values = true)]
+    pub ops_token: Option<String>,
     /// Register the test/bench job kinds (test.*, bench.*). For tests and the bench only.
     #[arg(long, env = "FIELDWORK_TEST_KINDS", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub test_kinds: bool,
@@ -169,6 +200,16 @@ pub struct RunArgs {
 
 fn secs(name: &str, v: f64) -> Result<Duration, String> {
     Duration::try_from_secs_f64(v).map_err(|_| format!("{name} must be a non-negative number"))
+}
+
+fn ops_token(token: Option<&str>) -> Result<Option<Secret>, String> {
+    match token.map(str::trim).filter(|t| !t.is_empty()) {
+        None => Ok(None),
+        Some(t) if t.len() < 16 => {
+            Err("OPS_TOKEN must be at least 16 characters (e.g. `openssl rand -hex 24`)".into())
+        }
+        Some(t) => Ok(Some(Secret::new(t))),
+    }
 }
 
 impl RunArgs {
@@ -211,6 +252,9 @@ impl RunArgs {
                 self.keep_discarded_days * 86400.0,
             )?,
             metrics_addr: self.metrics_addr,
+            stats_interval: secs("JOB_STATS_INTERVAL_SECS", self.stats_interval_secs)?
+                .max(Duration::from_millis(100)),
+            ops_token: ops_token(self.ops_token.as_deref())?,
             test_kinds: self.test_kinds,
             test_cron: self.test_cron.clone(),
             llm,

@@ -2,7 +2,7 @@
 //! workers over the Postgres queue of `fieldwork_core::queue` — until the shutdown future
 //! resolves. Job kinds live in [`jobs`] (one file each, the registry and cron lists in its
 //! `mod.rs`), the outside clients they use in [`clients`]; the binary adds operator commands
-//! and the bench.
+//! and the bench, and the metrics listener serves the jobs page ([`web`]).
 
 pub mod bench;
 pub mod cli;
@@ -13,6 +13,7 @@ pub mod ops;
 pub mod registry;
 pub mod runtime;
 pub mod settings;
+pub mod web;
 
 #[cfg(feature = "test-kinds")]
 pub use jobs::test_kinds;

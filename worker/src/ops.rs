@@ -1,6 +1,7 @@
-//! Operator commands (`fieldwork-worker jobs ...`): stats, list, retry and cancel, on the
-//! system path, printed for a terminal.
+//! Operator commands (`fieldwork-worker jobs ...`): stats, list, retry, cancel, pause and
+//! resume, on the system path, printed for a terminal.
 
+use fieldwork_core::queue::control;
 use fieldwork_core::queue::stats::{self, ListFilter};
 use fieldwork_core::queue::{CancelOutcome, JobId, JobState, cancel, retry};
 use sqlx::PgPool;
@@ -77,19 +78,48 @@ pub async fn run(pool: &PgPool, command: JobsCommand) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        JobsCommand::Pause { queue, by } => {
+            check_queue(&queue)?;
+            if control::pause(pool, &queue, &by).await? {
+                println!("queue {queue} paused: no worker claims its jobs until it is resumed");
+            } else {
+                println!("queue {queue} was already paused");
+            }
+            Ok(())
+        }
+        JobsCommand::Resume { queue } => {
+            check_queue(&queue)?;
+            if control::resume(pool, &queue).await? {
+                println!("queue {queue} resumed");
+            } else {
+                println!("queue {queue} was not paused");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn check_queue(queue: &str) -> anyhow::Result<()> {
+    if fieldwork_core::queue::job::valid_queue_name(queue) {
+        Ok(())
+    } else {
+        anyhow::bail!("invalid queue name {queue:?}: 1-64 characters of a-z, 0-9, '_', '.', '-'")
     }
 }
 
 async fn print_stats(pool: &PgPool) -> anyhow::Result<()> {
     let counts = stats::counts(pool).await?;
     let depths = stats::depths(pool).await?;
+    let paused = control::paused(pool).await?;
     let mut queues: Vec<&str> = counts.iter().map(|c| c.queue.as_str()).collect();
+    queues.extend(paused.iter().map(|p| p.name.as_str()));
+    queues.sort_unstable();
     queues.dedup();
     print!("{:<16}", "queue");
     for s in JobState::ALL {
         print!("{:>11}", s.as_str());
     }
-    println!("{:>16}", "oldest avail s");
+    println!("{:>16}  paused", "oldest avail s");
     for q in queues {
         print!("{q:<16}");
         for s in JobState::ALL {
@@ -103,7 +133,12 @@ async fn print_stats(pool: &PgPool) -> anyhow::Result<()> {
             .iter()
             .find(|d| d.queue == q)
             .map_or(0.0, |d| d.oldest_age_seconds);
-        println!("{age:>16.1}");
+        let since = paused
+            .iter()
+            .find(|p| p.name == q)
+            .map(|p| p.paused_at.format("since %Y-%m-%d %H:%M:%S").to_string())
+            .unwrap_or_default();
+        println!("{age:>16.1}  {since}");
     }
     let h = stats::table_health(pool).await?;
     println!(

@@ -47,6 +47,10 @@ pub struct WorkerSettings {
     pub ack_batch: usize,
     /// Serve Prometheus metrics here.
     pub metrics_addr: Option<SocketAddr>,
+    /// How often the fleet's shared queue sample is refreshed (by one worker per interval).
+    pub stats_interval: Duration,
+    /// `OPS_TOKEN`: serve the jobs page at `/ops/` on `metrics_addr` behind this token.
+    pub ops_token: Option<Secret>,
     /// Register the test/bench job kinds (`--test-kinds`); never in production.
     pub test_kinds: bool,
     /// With test kinds: a cron expression (with seconds) for the `test.cron` schedule.
@@ -72,6 +76,8 @@ impl Default for WorkerSettings {
             prune_interval: Duration::from_secs(60),
             ack_batch: 2000,
             metrics_addr: None,
+            stats_interval: Duration::from_secs(10),
+            ops_token: None,
             test_kinds: false,
             test_cron: None,
             llm: LlmSettings::default(),
@@ -90,6 +96,26 @@ impl WorkerSettings {
 
     pub fn buffer_for(&self, queue: &QueueSettings) -> usize {
         self.buffer.unwrap_or(queue.concurrency)
+    }
+}
+
+/// A secret setting: never printed (`Debug` shows `<redacted>`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
     }
 }
 

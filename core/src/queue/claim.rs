@@ -1,6 +1,8 @@
 //! Claiming: a worker takes a batch of available jobs of one queue (`FOR UPDATE SKIP LOCKED`
 //! on the partial fetch index, by priority then time), marks them `running` under a lease
 //! in its name, and can hand back jobs it never started without spending their attempt.
+//! A paused queue (`job_queues`, see `control`) yields nothing: the claim checks it by
+//! primary key, once per statement.
 
 use std::time::Duration;
 
@@ -39,6 +41,7 @@ const CLAIM_SQL: &str = "
     WITH next AS (
         SELECT id FROM jobs
          WHERE state = 'available' AND queue = $1
+           AND NOT EXISTS (SELECT 1 FROM job_queues p WHERE p.name = $1 AND p.paused_at IS NOT NULL)
          ORDER BY priority, scheduled_at, id
          LIMIT $2
            FOR UPDATE SKIP LOCKED

@@ -9,11 +9,14 @@
 pub mod ack;
 pub mod backoff;
 pub mod claim;
+pub mod control;
 pub mod enqueue;
+pub mod inspect;
 pub mod job;
 pub mod lease;
 pub mod manage;
 pub mod metrics;
+pub mod sample;
 pub mod schedule;
 pub mod stats;
 

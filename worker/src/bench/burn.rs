@@ -130,7 +130,7 @@ pub async fn run(database_url: &str, system: &PgPool, shape: Shape) -> anyhow::R
 
 /// Runs maintenance as the user `DATABASE_URL` names (the table owner; the pools switch to
 /// roles that may not vacuum). Best effort.
-async fn owner_sql(database_url: &str, sql: &'static str) {
+pub(super) async fn owner_sql(database_url: &str, sql: &'static str) {
     match <sqlx::PgConnection as sqlx::Connection>::connect(database_url).await {
         Ok(mut owner) => {
             if let Err(e) = sqlx::query(sql).execute(&mut owner).await {

@@ -1,10 +1,12 @@
 //! `fieldwork-worker bench`: like `river bench`. `burn` inserts N no-op jobs in batches and
 //! drains them with an in-process worker (jobs/s for both, peak RSS during the drain);
 //! `latency` feeds single jobs at a steady rate to an idle worker (enqueue→start
-//! percentiles). Run it from a release build against a migrated database it may write to:
-//! it uses (and empties) the queue `bench`.
+//! percentiles); `scrape` times the worker's `/metrics` with a full jobs table. Run it from a
+//! release build against a migrated database it may write to: it uses (and empties) the
+//! queue `bench` (`scrape` also `bench.email` and `bench.llm`).
 
 mod burn;
+mod scrape;
 
 use std::time::{Duration, Instant};
 
@@ -57,6 +59,10 @@ pub async fn run(database_url: &str, command: BenchCommand) -> anyhow::Result<()
             seconds,
             concurrency,
         } => latency(database_url, &system, rate, seconds, concurrency).await,
+        BenchCommand::Scrape { jobs, mix, scrapes } => {
+            let shape = scrape::Shape { jobs, mix, scrapes };
+            scrape::run(database_url, &system, shape).await
+        }
     };
     clean(&system).await?;
     system.close().await;

@@ -84,7 +84,7 @@ impl Prompt {
                 .get_template(name)
                 .and_then(|t| {
                     t.render(context! {
-                        categories => &self.categories,
+                        categories => minijinja::value::Serde(&self.categories),
                         visit_date => &visit_date,
                         notes => &input.notes,
                     })

@@ -165,6 +165,10 @@ async fn flush(pool: &PgPool, worker: &str, held: &Held, acks: Vec<AckMsg>) {
                 }
                 JobState::Cancelled => metrics::cancelled(&a.queue, &a.kind),
                 JobState::Scheduled => metrics::snoozed(&a.queue, &a.kind),
+                JobState::Retryable => {
+                    metrics::failed(&a.queue, &a.kind);
+                    metrics::retried(&a.queue, &a.kind);
+                }
                 _ => metrics::failed(&a.queue, &a.kind),
             },
             _ => {

@@ -1,7 +1,7 @@
 //! The worker runtime: one apalis worker per queue (our Postgres backend, the ack layer,
 //! concurrency limit, `parallelize(tokio::spawn)`, the dispatcher) under an apalis
 //! `Monitor`, plus the process-wide loops — listener, heartbeat, scheduler, rescuer,
-//! pruner, cron, metrics — and graceful shutdown.
+//! pruner, cron, queue sampler, metrics and the jobs page — and graceful shutdown.
 
 pub mod ack;
 pub mod backend;
@@ -11,6 +11,7 @@ pub mod held;
 pub mod listener;
 pub mod maintenance;
 pub mod metrics_http;
+pub mod stats_sampler;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -155,6 +156,7 @@ pub async fn run(
     tasks.push(tokio::spawn(maintenance::rescue_loop(shared.clone())));
     tasks.push(tokio::spawn(maintenance::prune_loop(shared.clone())));
     tasks.push(tokio::spawn(cron::cron_loop(shared.clone(), schedules)));
+    tasks.push(tokio::spawn(stats_sampler::sample_loop(shared.clone())));
     if let Some(addr) = settings.metrics_addr {
         tasks.push(tokio::spawn(metrics_http::serve(shared.clone(), addr)));
     }

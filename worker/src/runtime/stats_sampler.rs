@@ -1,0 +1,34 @@
+//! The queue sampler: every worker offers, once per `JOB_STATS_INTERVAL_SECS`, to refresh the
+//! fleet's shared queue sample (`fieldwork_core::queue::sample`). Only the first offer after
+//! the sample went stale does the work, so the fleet runs one sampling statement per
+//! interval however many workers there are, and no election or hand-over is needed: when
+//! the worker that sampled last stops, another one's next offer takes over.
+
+use std::sync::Arc;
+
+use fieldwork_core::queue::sample::sample_if_due;
+
+use super::Shared;
+
+pub async fn sample_loop(shared: Arc<Shared>) {
+    let mut stop = shared.stop.subscribe();
+    let interval = shared.settings.stats_interval;
+    // Stale a little before the next tick, so that with one worker every tick samples.
+    let stale_after = interval.as_secs_f64() * 0.9;
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            _ = stop.changed() => return,
+        }
+        if *stop.borrow() {
+            return;
+        }
+        match sample_if_due(&shared.system_pool, &shared.worker_id, stale_after).await {
+            Ok(true) => tracing::debug!("sampled the queue statistics"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(error = %e, "sampling the queue statistics failed"),
+        }
+    }
+}
