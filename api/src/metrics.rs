@@ -48,6 +48,24 @@ static POOL: LazyLock<Option<IntGaugeVec>> = LazyLock::new(|| {
     .ok()
 });
 
+/// The `method` label of a request: the standard methods by name, anything else (clients
+/// may send any token as a method) as `other`, so the label stays bounded.
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::HEAD => "HEAD",
+        Method::OPTIONS => "OPTIONS",
+        Method::CONNECT => "CONNECT",
+        Method::TRACE => "TRACE",
+        _ => "other",
+    }
+}
+
 /// Counts one answered request. `route` is the matched route template (bounded label values),
 /// or `unmatched`.
 pub fn observe_request(method: &str, route: &str, status: u16, elapsed: Duration) {

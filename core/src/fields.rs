@@ -226,13 +226,24 @@ pub fn optional_text(
 #[serde(transparent)]
 pub struct Email(String);
 
+/// Longest email address accepted anywhere (RFC 5321's path limit).
+pub const EMAIL_MAX_BYTES: usize = 254;
+
+/// The one definition of an email's normal form, used wherever an email is stored or looked
+/// up (registration, login, the login throttle): trimmed, at most [`EMAIL_MAX_BYTES`], printable
+/// ASCII only, ASCII lower case. `None` for anything else. Unicode case mapping is deliberately
+/// avoided: it differs between Rust and PostgreSQL (`lower('İ')` is `i` in PostgreSQL) and would
+/// let two different strings reach one account.
+pub fn normalize_email(value: &str) -> Option<String> {
+    let v = value.trim();
+    (!v.is_empty() && v.len() <= EMAIL_MAX_BYTES && v.bytes().all(|b| b.is_ascii_graphic()))
+        .then(|| v.to_ascii_lowercase())
+}
+
 impl Email {
     pub fn parse(value: &str) -> Result<Email, FieldError> {
         let invalid = || FieldError::new("must be a valid email address");
-        let v = value.trim().to_lowercase();
-        if v.is_empty() || v.len() > 254 {
-            return Err(invalid());
-        }
+        let v = normalize_email(value).ok_or_else(invalid)?;
         let (local, domain) = v.split_once('@').ok_or_else(invalid)?;
         let local_ok = !local.is_empty()
             && local.len() <= 64

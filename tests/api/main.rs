@@ -3,6 +3,7 @@
 
 mod actions;
 mod auth;
+mod auth_abuse;
 mod bad_input;
 mod customers;
 mod docs;

@@ -7,5 +7,6 @@
 mod enqueue;
 mod fleet;
 mod maintenance;
+mod pgbouncer;
 mod runtime;
 mod support;

@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod cli;
 pub mod handler;
+pub mod jobs;
 pub mod ops;
 pub mod registry;
 pub mod runtime;

@@ -109,6 +109,7 @@ impl Registry {
 pub fn registry(settings: &WorkerSettings) -> Registry {
     let mut registry = Registry::default();
     // Domain kinds (messages, extraction, audit fan-out) register here as they arrive.
+    crate::jobs::prune_sessions::register(&mut registry);
     if settings.test_kinds {
         crate::test_kinds::register(&mut registry);
     }
@@ -118,7 +119,12 @@ pub fn registry(settings: &WorkerSettings) -> Registry {
 /// Every cron schedule this worker fires. Add new schedules here.
 pub fn schedules(settings: &WorkerSettings) -> Result<Vec<CronSchedule>, String> {
     let mut list = Vec::new();
-    // Domain schedules (reminder scans, digest mails) are added here as they arrive.
+    // Domain schedules (reminder scans, digest mails) are added here as they arrive. Workers
+    // with the test kinds fire none of them: a wall-clock tick would add jobs tests do not expect
+    // (tests enqueue those kinds themselves).
+    if !settings.test_kinds {
+        list.push(crate::jobs::prune_sessions::schedule()?);
+    }
     if let (true, Some(expr)) = (settings.test_kinds, settings.test_cron.as_deref()) {
         list.push(CronSchedule::new("test.cron", expr, |tick| {
             let job = crate::test_kinds::RecordJob {

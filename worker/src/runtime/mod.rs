@@ -5,6 +5,7 @@
 
 pub mod ack;
 pub mod backend;
+pub mod cancel;
 pub mod cron;
 pub mod dispatch;
 pub mod held;
@@ -52,6 +53,8 @@ pub struct Shared {
     /// Raised when shutdown starts: stop claiming, stop the loops (not the heartbeat).
     pub stop: watch::Sender<bool>,
     pub scheduler_wake: Notify,
+    /// Cancel notifications waiting for the database to confirm them.
+    pub cancel_hints: cancel::CancelHints,
 }
 
 /// A worker id no other process start shares.
@@ -93,7 +96,11 @@ pub async fn run(
     settings: WorkerSettings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> fieldwork_core::Result<()> {
-    sqlx::query("SELECT 1").execute(&system_pool).await?;
+    // Fail fast when the database or the system role is unreachable.
+    fieldwork_core::db::begin_system(&system_pool)
+        .await?
+        .rollback()
+        .await?;
     let registry = Arc::new(registry(&settings));
     let schedules =
         crate::registry::schedules(&settings).map_err(fieldwork_core::Error::Internal)?;
@@ -122,6 +129,7 @@ pub async fn run(
         acker: acker.clone(),
         stop,
         scheduler_wake: Notify::new(),
+        cancel_hints: cancel::CancelHints::default(),
     });
     tracing::info!(
         worker = %worker_id,
@@ -139,6 +147,7 @@ pub async fn run(
     ))];
     if !settings.poll_only {
         tasks.push(tokio::spawn(listener::run(shared.clone())));
+        tasks.push(tokio::spawn(cancel::check_loop(shared.clone())));
     }
     tasks.push(tokio::spawn(maintenance::scheduler_loop(shared.clone())));
     tasks.push(tokio::spawn(maintenance::rescue_loop(shared.clone())));
