@@ -17,9 +17,10 @@ GRANT SELECT (id, email, business_name, created_at, updated_at) ON users TO fiel
 -- otherwise reached only through the functions below.
 REVOKE SELECT, DELETE ON sessions FROM fieldwork_app;
 
--- Logout and pruning delete through fieldwork_auth.
+-- Logout and pruning delete through fieldwork_auth (pruning picks rows by id).
 CREATE POLICY sessions_auth_delete ON sessions FOR DELETE TO fieldwork_auth USING (true);
 GRANT DELETE ON sessions TO fieldwork_auth;
+GRANT SELECT (id) ON sessions TO fieldwork_auth;
 
 -- Login: the account of exactly this email. The caller normalises the email (trimmed, ASCII
 -- only, ASCII lower case: core::fields::normalize_email, the one definition) and this compares

@@ -8,6 +8,7 @@ mod bad_input;
 mod customers;
 mod docs;
 mod invoices;
+mod least_privilege;
 mod messages;
 mod openapi;
 mod paging;

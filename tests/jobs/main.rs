@@ -6,6 +6,7 @@
 
 mod enqueue;
 mod fleet;
+mod least_privilege;
 mod maintenance;
 mod pgbouncer;
 mod runtime;

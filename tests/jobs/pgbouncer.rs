@@ -237,6 +237,24 @@ async fn two_tenants_interleaved_through_pgbouncer_in_transaction_mode_never_cro
         most <= i64::from(SERVER_POOL),
         "pgbouncer opened {most} server connections for a pool of {SERVER_POOL}"
     );
+
+    // The probe does catch what session-level state would leak (the old per-connection
+    // `SET ROLE`): a client that sets role and tenant for its session leaves them behind.
+    let mut careless = PgConnection::connect(&bouncer.url).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "SET ROLE fieldwork_app; SELECT set_config('app.current_user_id', '{}', false)",
+        user_a.0
+    )))
+    .execute(&mut careless)
+    .await
+    .unwrap();
+    let states = both_server_states(&bouncer.url).await;
+    assert!(
+        states
+            .iter()
+            .any(|(_, user, _, tenant)| user == "fieldwork_app" && *tenant == user_a.0.to_string()),
+        "a session-level SET ROLE leaks to the next client: {states:?}"
+    );
 }
 
 fn login_of(url: &str) -> String {

@@ -1,8 +1,11 @@
 //! `PgBouncer`: Debian's `pgbouncer` started in transaction pooling mode in front of one test
 //! database, with a small server pool, on a free port; stopped when dropped. It refuses to run
 //! as root, so under root it runs as the `postgres` user (as ops/lib/common.sh runs the
-//! throwaway server). The server reset query is off, as it is in transaction mode by default:
-//! nothing may depend on a server connection being cleaned between clients.
+//! throwaway server). Configured as docs/SECURITY.md tells operators to: the clients turn
+//! sqlx's statement cache off (`statement-cache-capacity=0`), and since sqlx 0.9 still names
+//! its prepared statements, pgbouncer (1.18, without prepared-statement support) runs
+//! `DEALLOCATE ALL` after every transaction. That reset drops prepared statements only — no
+//! role, no setting — so nothing else may depend on a server connection being cleaned.
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -70,7 +73,8 @@ impl PgBouncer {
                  [pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
                  auth_type = trust\nauth_file = {dir}/users.txt\npool_mode = transaction\n\
                  default_pool_size = {pool_size}\nmin_pool_size = 0\nreserve_pool_size = 0\n\
-                 max_client_conn = 500\nserver_reset_query =\n\
+                 max_client_conn = 500\nserver_reset_query = DEALLOCATE ALL\n\
+                 server_reset_query_always = 1\n\
                  ignore_startup_parameters = extra_float_digits\n\
                  logfile = {dir}/pgbouncer.log\npidfile = {dir}/pgbouncer.pid\n",
                 db = db.name,
