@@ -73,9 +73,8 @@ impl From<Error> for ApiError {
             Error::Unauthorized => ApiError::unauthorized(),
             Error::Busy(what) => {
                 tracing::warn!(reason = what, "refused: busy");
-                ApiError::new(code, "The service is busy. Try again shortly.").with_retry_after(
-                    fieldwork_core::auth::password::BUSY_RETRY_AFTER_SECS,
-                )
+                ApiError::new(code, "The service is busy. Try again shortly.")
+                    .with_retry_after(fieldwork_core::auth::password::BUSY_RETRY_AFTER_SECS)
             }
             Error::Database(_) | Error::Internal(_) => {
                 if code == ErrorCode::ServiceUnavailable {

@@ -46,7 +46,12 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
     let mut response = next.run(req).instrument(span.clone()).await;
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
-    crate::metrics::observe_request(crate::metrics::method_label(&method), &route, status, elapsed);
+    crate::metrics::observe_request(
+        crate::metrics::method_label(&method),
+        &route,
+        status,
+        elapsed,
+    );
     span.in_scope(|| {
         tracing::info!(
             status,

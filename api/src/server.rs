@@ -118,7 +118,10 @@ pub async fn body_deadline(State(state): State<AppState>, req: Request, next: Ne
     let (parts, body) = req.into_parts();
     let timeout = state.config.http.body_timeout;
     match tokio::time::timeout(timeout, axum::body::to_bytes(body, BODY_LIMIT)).await {
-        Ok(Ok(bytes)) => next.run(Request::from_parts(parts, Body::from(bytes))).await,
+        Ok(Ok(bytes)) => {
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
         Ok(Err(e)) if is_length_limit(&e) => ApiError::new(
             ErrorCode::PayloadTooLarge,
             "The request body is larger than 1 MiB.",

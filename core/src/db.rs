@@ -78,8 +78,11 @@ pub(crate) fn connect_options(url: &str, variable: &str) -> Result<PgConnectOpti
 /// `role` only labels the connections (`application_name` `<name>/app`, `<name>/system`).
 /// Connections are opened lazily, so building the pool never needs a live database.
 pub fn pool(config: &PoolConfig, role: DbRole) -> Result<PgPool> {
-    let options = connect_options(&config.url, "DATABASE_URL")?
-        .application_name(&format!("{}/{}", config.application_name, role.label()));
+    let options = connect_options(&config.url, "DATABASE_URL")?.application_name(&format!(
+        "{}/{}",
+        config.application_name,
+        role.label()
+    ));
     Ok(PgPoolOptions::new()
         .max_connections(config.max_connections)
         .acquire_timeout(config.acquire_timeout)
@@ -148,7 +151,9 @@ impl DerefMut for TenantTx {
 /// `BEGIN`, the role and the tenant setting (empty: no tenant) as one simple-protocol message.
 /// Only constants and a rendered UUID go into it: nothing in it can escape its literal.
 fn begin_sql(role: DbRole, tenant: Option<UserId>) -> String {
-    let tenant = tenant.map(|u| u.0.hyphenated().to_string()).unwrap_or_default();
+    let tenant = tenant
+        .map(|u| u.0.hyphenated().to_string())
+        .unwrap_or_default();
     format!(
         "BEGIN; SET LOCAL ROLE {}; SELECT set_config('app.current_user_id', '{tenant}', true)",
         role.name()

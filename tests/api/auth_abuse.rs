@@ -51,7 +51,11 @@ async fn over_long_passwords_do_not_lock_the_owner_out() {
                 .assert_error(401, "UNAUTHORIZED");
         }
     }
-    assert_eq!(app.state.login_throttle.tracked(), 0, "none of them counted");
+    assert_eq!(
+        app.state.login_throttle.tracked(),
+        0,
+        "none of them counted"
+    );
     let r = login(&app, "victim@abuse.example", PASSWORD).await;
     assert_eq!(r.status, 200, "{}", r.body);
 }
@@ -72,7 +76,11 @@ async fn a_recased_padded_or_unicode_lookalike_email_cannot_bypass_a_lock() {
     }
     // PostgreSQL's lower() maps 'İ' to 'i': the old lookup found alice's account under this
     // name while the throttle keyed it apart. Now it is not an email at all.
-    for lookalike in ["alİce@abuse.example", "alıce@abuse.example", "\u{212A}@abuse.example"] {
+    for lookalike in [
+        "alİce@abuse.example",
+        "alıce@abuse.example",
+        "\u{212A}@abuse.example",
+    ] {
         login(&app, lookalike, PASSWORD)
             .await
             .assert_error(401, "UNAUTHORIZED");
@@ -174,7 +182,10 @@ async fn a_saturated_password_hasher_answers_503_with_retry_after() {
         "busy is not a failed login"
     );
     drop(held);
-    assert_eq!(login(&app, "busy@abuse.example", PASSWORD).await.status, 200);
+    assert_eq!(
+        login(&app, "busy@abuse.example", PASSWORD).await.status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -185,7 +196,9 @@ async fn auth_responses_are_never_cached() {
             "POST",
             "/api/auth/register",
             None,
-            Some(json!({"email": "cache@abuse.example", "password": PASSWORD, "business_name": "B"})),
+            Some(
+                json!({"email": "cache@abuse.example", "password": PASSWORD, "business_name": "B"}),
+            ),
         )
         .await;
     let ok = login(&app, "cache@abuse.example", PASSWORD).await;
@@ -193,7 +206,9 @@ async fn auth_responses_are_never_cached() {
     let failed = login(&app, "cache@abuse.example", "wrong-password").await;
     let me = app.get("/api/auth/me", &token).await;
     let anonymous = app.send("GET", "/api/auth/me", None, None).await;
-    let logout = app.send("POST", "/api/auth/logout", Some(&token), None).await;
+    let logout = app
+        .send("POST", "/api/auth/logout", Some(&token), None)
+        .await;
     for r in [&register, &ok, &failed, &me, &anonymous, &logout] {
         assert_eq!(r.headers["cache-control"], "no-store", "{}", r.body);
     }

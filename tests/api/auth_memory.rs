@@ -68,11 +68,24 @@ async fn a_nul_byte_in_the_login_email_is_a_401_and_logs_no_error() {
 async fn sixty_four_concurrent_logins_stay_within_a_fixed_memory_budget() {
     let (_db, api, client) = api().await;
     let register = json!({"email": "mem@mem.example", "password": PASSWORD, "business_name": "M"});
-    assert_eq!(post(&client, api.url("/api/auth/register"), register).await, 201);
+    assert_eq!(
+        post(&client, api.url("/api/auth/register"), register).await,
+        201
+    );
     let login = |password: &str| json!({"email": "mem@mem.example", "password": password});
     // Warm up: every hashing slot used once, the dummy hash computed.
     let warm: Vec<_> = (0..4)
-        .map(|i| post(&client, api.url("/api/auth/login"), login(if i % 2 == 0 { PASSWORD } else { "wrong-password" })))
+        .map(|i| {
+            post(
+                &client,
+                api.url("/api/auth/login"),
+                login(if i % 2 == 0 {
+                    PASSWORD
+                } else {
+                    "wrong-password"
+                }),
+            )
+        })
         .collect();
     for w in warm {
         w.await;
@@ -105,7 +118,11 @@ async fn sixty_four_concurrent_logins_stay_within_a_fixed_memory_budget() {
     let mut logins = tokio::task::JoinSet::new();
     for i in 0..64 {
         let (client, url) = (client.clone(), api.url("/api/auth/login"));
-        let body = login(if i % 2 == 0 { PASSWORD } else { "wrong-password" });
+        let body = login(if i % 2 == 0 {
+            PASSWORD
+        } else {
+            "wrong-password"
+        });
         logins.spawn(async move { post(&client, url, body).await });
     }
     let mut statuses = Vec::new();
@@ -154,7 +171,12 @@ async fn a_thousand_distinct_huge_emails_do_not_grow_memory() {
             // 64 KiB each, every one different: an unbounded throttle would keep them all.
             let email = format!("{round}-{i}-{}@mem.example", "x".repeat(64 * 1024));
             sent.spawn(async move {
-                post(&client, url, json!({"email": email, "password": "whatever-pass"})).await
+                post(
+                    &client,
+                    url,
+                    json!({"email": email, "password": "whatever-pass"}),
+                )
+                .await
             });
             if sent.len() >= 25 {
                 assert_eq!(sent.join_next().await.unwrap().unwrap(), 401);

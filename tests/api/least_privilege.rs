@@ -58,7 +58,10 @@ async fn the_runtime_login_reaches_the_two_runtime_roles_and_nothing_more() {
     .unwrap();
     let login: String = row.get("login");
     assert!(!row.get::<bool, _>("rolsuper") && !row.get::<bool, _>("rolbypassrls"));
-    assert!(!row.get::<bool, _>("rolinherit"), "NOINHERIT: no rights outside SET ROLE");
+    assert!(
+        !row.get::<bool, _>("rolinherit"),
+        "NOINHERIT: no rights outside SET ROLE"
+    );
     assert!(!row.get::<bool, _>("rolcreaterole") && !row.get::<bool, _>("rolcreatedb"));
     assert_eq!(
         row.get::<Vec<String>, _>("reachable"),
@@ -98,7 +101,11 @@ async fn the_runtime_login_reaches_the_two_runtime_roles_and_nothing_more() {
         );
         assert!(e.contains("permission denied"), "{target}: {e}");
         let e = refused(
-            try_sql(&mut conn, &format!("SET SESSION AUTHORIZATION \"{target}\"")).await,
+            try_sql(
+                &mut conn,
+                &format!("SET SESSION AUTHORIZATION \"{target}\""),
+            )
+            .await,
             target,
         );
         assert!(e.contains("permission denied"), "{target}: {e}");
@@ -135,7 +142,11 @@ async fn the_runtime_login_cannot_read_password_hashes_or_sessions() {
         "SELECT * FROM auth_login_credentials('owner@least.example')",
     ] {
         let e = refused(
-            try_sql(&mut conn, &format!("SET LOCAL ROLE fieldwork_system; {sql}")).await,
+            try_sql(
+                &mut conn,
+                &format!("SET LOCAL ROLE fieldwork_system; {sql}"),
+            )
+            .await,
             sql,
         );
         assert!(e.contains("permission denied"), "{sql}: {e}");
@@ -144,7 +155,9 @@ async fn the_runtime_login_cannot_read_password_hashes_or_sessions() {
     for probe in ["%", "OWNER@least.example", " owner@least.example"] {
         let rows = try_sql(
             &mut conn,
-            &format!("SET LOCAL ROLE fieldwork_app; SELECT * FROM auth_login_credentials('{probe}')"),
+            &format!(
+                "SET LOCAL ROLE fieldwork_app; SELECT * FROM auth_login_credentials('{probe}')"
+            ),
         )
         .await
         .unwrap();
@@ -162,13 +175,19 @@ async fn the_runtime_login_cannot_bypass_row_level_security() {
     let visible = |rows: Vec<sqlx::postgres::PgRow>| rows[0].get::<i64, _>(0);
 
     // Its own tenant sees nothing of the other's; no tenant sees nothing at all.
-    let rows = try_sql(&mut conn, &as_tenant(user, "SELECT count(*) FROM customers"))
-        .await
-        .unwrap();
+    let rows = try_sql(
+        &mut conn,
+        &as_tenant(user, "SELECT count(*) FROM customers"),
+    )
+    .await
+    .unwrap();
     assert_eq!(visible(rows), 0);
-    let rows = try_sql(&mut conn, "SET LOCAL ROLE fieldwork_app; SELECT count(*) FROM customers")
-        .await
-        .unwrap();
+    let rows = try_sql(
+        &mut conn,
+        "SET LOCAL ROLE fieldwork_app; SELECT count(*) FROM customers",
+    )
+    .await
+    .unwrap();
     assert_eq!(visible(rows), 0);
     // Switching RLS off, or the table's policies, takes rights it does not have.
     for sql in [
@@ -210,6 +229,9 @@ async fn the_runtime_login_cannot_bypass_row_level_security() {
     );
     assert!(e.contains("permission denied"), "{e}");
     // The bare login (no role set) can read no table.
-    let e = refused(try_sql(&mut conn, "SELECT count(*) FROM customers").await, "bare");
+    let e = refused(
+        try_sql(&mut conn, "SELECT count(*) FROM customers").await,
+        "bare",
+    );
     assert!(e.contains("permission denied"), "{e}");
 }

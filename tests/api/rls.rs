@@ -18,9 +18,15 @@ async fn the_app_logs_in_as_a_plain_login_and_every_transaction_runs_as_the_rest
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    assert!(!row.get::<bool, _>("rolsuper"), "the runtime login is no superuser");
+    assert!(
+        !row.get::<bool, _>("rolsuper"),
+        "the runtime login is no superuser"
+    );
     assert!(!row.get::<bool, _>("rolbypassrls"));
-    assert!(!row.get::<bool, _>("rolinherit"), "the runtime login is NOINHERIT");
+    assert!(
+        !row.get::<bool, _>("rolinherit"),
+        "the runtime login is NOINHERIT"
+    );
     let user = UserId(uuid::Uuid::now_v7());
     let mut tx = begin_tenant(&app.pool, user).await.unwrap();
     let (role, tenant): (String, Option<uuid::Uuid>) =
@@ -190,7 +196,9 @@ async fn at_the_sql_level_b_context_sees_and_changes_none_of_a_rows() {
     tx.rollback().await.unwrap();
 
     // Without any tenant context the app role sees nothing at all.
-    let mut tx = fieldwork_core::db::begin_anonymous(&app.pool).await.unwrap();
+    let mut tx = fieldwork_core::db::begin_anonymous(&app.pool)
+        .await
+        .unwrap();
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM customers")
         .fetch_one(&mut *tx)
         .await

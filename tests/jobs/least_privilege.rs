@@ -32,8 +32,12 @@ async fn a_forged_cancel_notification_does_not_cancel_a_running_job() {
     let db = JobsDb::new().await;
     let user = db.user("forged@example.com").await;
     let worker = InProcessWorker::start(&db, test_settings("default", 4));
-    let forged = db.enqueue_as(user, &sleeper(3000), JobOptions::default()).await;
-    let real = db.enqueue_as(user, &sleeper(30_000), JobOptions::default()).await;
+    let forged = db
+        .enqueue_as(user, &sleeper(3000), JobOptions::default())
+        .await;
+    let real = db
+        .enqueue_as(user, &sleeper(30_000), JobOptions::default())
+        .await;
     wait_for(Duration::from_secs(20), "both jobs to start", || async {
         (db.runs_of(forged.id.0).await == 1 && db.runs_of(real.id.0).await == 1).then_some(())
     })
@@ -66,9 +70,12 @@ async fn the_app_role_can_neither_insert_a_running_job_nor_revive_a_finished_one
         let app = db.app.clone();
         async move {
             let mut tx = begin_tenant(&app, user).await.unwrap();
-            let r = sqlx::raw_sql(sqlx::AssertSqlSafe(sql)).execute(&mut *tx).await;
+            let r = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                .execute(&mut *tx)
+                .await;
             tx.rollback().await.unwrap();
-            r.map(|done| done.rows_affected()).map_err(|e| e.to_string())
+            r.map(|done| done.rows_affected())
+                .map_err(|e| e.to_string())
         }
     };
     // Inserting anything but a new job is refused.
@@ -91,22 +98,48 @@ async fn the_app_role_can_neither_insert_a_running_job_nor_revive_a_finished_one
         "a new job is fine"
     );
 
-    let done = db.enqueue_as(user, &sleeper(0), JobOptions::default()).await;
-    let waiting = db
-        .enqueue_as(user, &sleeper(0), JobOptions::default().run_in(Duration::from_secs(3600)))
+    let done = db
+        .enqueue_as(user, &sleeper(0), JobOptions::default())
         .await;
-    sqlx::query("UPDATE jobs SET state = 'completed', finalized_at = now(), attempt = 1 WHERE id = $1")
-        .bind(done.id.0)
-        .execute(&db.su)
-        .await
-        .unwrap();
+    let waiting = db
+        .enqueue_as(
+            user,
+            &sleeper(0),
+            JobOptions::default().run_in(Duration::from_secs(3600)),
+        )
+        .await;
+    sqlx::query(
+        "UPDATE jobs SET state = 'completed', finalized_at = now(), attempt = 1 WHERE id = $1",
+    )
+    .bind(done.id.0)
+    .execute(&db.su)
+    .await
+    .unwrap();
     for revive in [
-        format!("UPDATE jobs SET state = 'available', finalized_at = NULL WHERE id = {}", done.id.0),
-        format!("UPDATE jobs SET state = 'scheduled', finalized_at = NULL WHERE id = {}", done.id.0),
-        format!("UPDATE jobs SET cancel_requested_at = now() WHERE id = {}", done.id.0),
-        format!("UPDATE jobs SET state = 'running' WHERE id = {}", waiting.id.0),
-        format!("UPDATE jobs SET state = 'available' WHERE id = {}", waiting.id.0),
-        format!("UPDATE jobs SET state = 'completed', finalized_at = now() WHERE id = {}", waiting.id.0),
+        format!(
+            "UPDATE jobs SET state = 'available', finalized_at = NULL WHERE id = {}",
+            done.id.0
+        ),
+        format!(
+            "UPDATE jobs SET state = 'scheduled', finalized_at = NULL WHERE id = {}",
+            done.id.0
+        ),
+        format!(
+            "UPDATE jobs SET cancel_requested_at = now() WHERE id = {}",
+            done.id.0
+        ),
+        format!(
+            "UPDATE jobs SET state = 'running' WHERE id = {}",
+            waiting.id.0
+        ),
+        format!(
+            "UPDATE jobs SET state = 'available' WHERE id = {}",
+            waiting.id.0
+        ),
+        format!(
+            "UPDATE jobs SET state = 'completed', finalized_at = now() WHERE id = {}",
+            waiting.id.0
+        ),
     ] {
         let e = attempt(revive.clone()).await.unwrap_err();
         assert!(e.contains("may not change job"), "{revive}: {e}");
@@ -129,7 +162,10 @@ async fn the_app_role_can_neither_insert_a_running_job_nor_revive_a_finished_one
 #[tokio::test]
 async fn the_session_pruning_job_deletes_expired_sessions_of_every_tenant_only_as_a_system_job() {
     let db = JobsDb::new().await;
-    let (a, b) = (db.user("pa@example.com").await, db.user("pb@example.com").await);
+    let (a, b) = (
+        db.user("pa@example.com").await,
+        db.user("pb@example.com").await,
+    );
     for (user, expired) in [(a, true), (a, false), (b, true), (b, true), (b, false)] {
         sqlx::query(
             "INSERT INTO sessions (user_id, token_hash, expires_at)
@@ -151,12 +187,11 @@ async fn the_session_pruning_job_deletes_expired_sessions_of_every_tenant_only_a
     wait_state(&db, system.id.0, "completed", Duration::from_secs(20)).await;
     wait_state(&db, tenant_copy.id.0, "discarded", Duration::from_secs(20)).await;
     worker.stop().await;
-    let left: Vec<(uuid::Uuid, bool)> = sqlx::query_as(
-        "SELECT user_id, expires_at > now() FROM sessions ORDER BY user_id",
-    )
-    .fetch_all(&db.su)
-    .await
-    .unwrap();
+    let left: Vec<(uuid::Uuid, bool)> =
+        sqlx::query_as("SELECT user_id, expires_at > now() FROM sessions ORDER BY user_id")
+            .fetch_all(&db.su)
+            .await
+            .unwrap();
     assert_eq!(left.len(), 2, "{left:?}");
     assert!(left.iter().all(|(_, live)| *live));
 }
@@ -167,7 +202,13 @@ async fn a_handler_snoozing_for_ever_is_clamped_to_a_year_instead_of_crashing_th
     let user = db.user("forever@example.com").await;
     let worker = InProcessWorker::start(&db, test_settings("default", 2));
     let e = db
-        .enqueue_as(user, &SnoozeJob { snooze_ms: u64::MAX }, JobOptions::default())
+        .enqueue_as(
+            user,
+            &SnoozeJob {
+                snooze_ms: u64::MAX,
+            },
+            JobOptions::default(),
+        )
         .await;
     wait_state(&db, e.id.0, "scheduled", Duration::from_secs(20)).await;
     let days: f64 = sqlx::query_scalar(
@@ -179,7 +220,9 @@ async fn a_handler_snoozing_for_ever_is_clamped_to_a_year_instead_of_crashing_th
     .unwrap();
     assert!((365.0..=367.0).contains(&days), "{days} days");
     // The worker is still alive and running jobs.
-    let next = db.enqueue_as(user, &sleeper(0), JobOptions::default()).await;
+    let next = db
+        .enqueue_as(user, &sleeper(0), JobOptions::default())
+        .await;
     wait_state(&db, next.id.0, "completed", Duration::from_secs(20)).await;
     worker.stop().await;
 }

@@ -11,6 +11,7 @@ use fieldwork_core::db::{self, DbRole, PoolConfig, begin_tenant};
 use fieldwork_core::ids::UserId;
 use fieldwork_core::queue::{JobOptions, enqueue_with};
 use fieldwork_tests::app::test_config;
+use fieldwork_tests::db::user_of;
 use fieldwork_tests::pgbouncer::PgBouncer;
 use fieldwork_tests::{TestApp, TestDb};
 use fieldwork_worker::test_kinds::{RlsProbeJob, TEST_TABLES_SQL};
@@ -63,7 +64,13 @@ fn assert_clean(states: &[ServerState], login: &str) {
 }
 
 async fn post(client: &reqwest::Client, url: String, token: &str, body: Value) -> Value {
-    let r = client.post(url).bearer_auth(token).json(&body).send().await.unwrap();
+    let r = client
+        .post(url)
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 201);
     r.json::<Value>().await.unwrap()["data"].clone()
 }
@@ -87,7 +94,7 @@ async fn two_tenants_interleaved_through_pgbouncer_in_transaction_mode_never_cro
     let su = db.superuser_pool().await;
     sqlx::raw_sql(TEST_TABLES_SQL).execute(&su).await.unwrap();
     let bouncer = PgBouncer::start(&db, SERVER_POOL).await;
-    let login = fieldwork_tests::db::user_of(&db.url);
+    let login = user_of(&db.url);
     let db_name = db.name.clone();
 
     // The API, through pgbouncer.
@@ -115,7 +122,7 @@ async fn two_tenants_interleaved_through_pgbouncer_in_transaction_mode_never_cro
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND usename = $2",
             )
             .bind(&db_name)
-            .bind(&login_of(&probe_url))
+            .bind(user_of(&probe_url))
             .fetch_one(&su_probe)
             .await
             .unwrap();
@@ -137,7 +144,13 @@ async fn two_tenants_interleaved_through_pgbouncer_in_transaction_mode_never_cro
                 app.url("/api/data/customers?limit=100"),
             );
             requests.spawn(async move {
-                let c = post(&client, create, &token, json!({"first_name": format!("{tag}-{i}")})).await;
+                let c = post(
+                    &client,
+                    create,
+                    &token,
+                    json!({"first_name": format!("{tag}-{i}")}),
+                )
+                .await;
                 let names = list_names(&client, list, &token).await;
                 (tag, c, names)
             });
@@ -154,14 +167,17 @@ async fn two_tenants_interleaved_through_pgbouncer_in_transaction_mode_never_cro
     for (tag, token, user) in [("A", &a, user_a), ("B", &b, user_b)] {
         let names = list_names(&app.client, app.url("/api/data/customers?limit=100"), token).await;
         assert_eq!(names.len(), PER_TENANT, "{tag}: {names:?}");
-        let owners: Vec<uuid::Uuid> = sqlx::query_scalar(
-            "SELECT DISTINCT user_id FROM customers WHERE first_name LIKE $1",
-        )
-        .bind(format!("{tag}-%"))
-        .fetch_all(&su)
-        .await
-        .unwrap();
-        assert_eq!(owners, vec![user.0], "every {tag} write landed in tenant {tag}");
+        let owners: Vec<uuid::Uuid> =
+            sqlx::query_scalar("SELECT DISTINCT user_id FROM customers WHERE first_name LIKE $1")
+                .bind(format!("{tag}-%"))
+                .fetch_all(&su)
+                .await
+                .unwrap();
+        assert_eq!(
+            owners,
+            vec![user.0],
+            "every {tag} write landed in tenant {tag}"
+        );
     }
 
     // Jobs of both tenants, enqueued through pgbouncer and drained by a poll-only worker
@@ -179,9 +195,13 @@ async fn two_tenants_interleaved_through_pgbouncer_in_transaction_mode_never_cro
             let pool = api_pool.clone();
             enqueues.spawn(async move {
                 let mut tx = begin_tenant(&pool, user).await.unwrap();
-                let e = enqueue_with(&mut tx, &RlsProbeJob { user_id: user.0 }, JobOptions::default())
-                    .await
-                    .unwrap();
+                let e = enqueue_with(
+                    &mut tx,
+                    &RlsProbeJob { user_id: user.0 },
+                    JobOptions::default(),
+                )
+                .await
+                .unwrap();
                 tx.commit().await.unwrap();
                 e.id
             });
@@ -203,26 +223,26 @@ async fn two_tenants_interleaved_through_pgbouncer_in_transaction_mode_never_cro
         (done == total).then_some(())
     })
     .await;
-    let probes: Vec<(Option<uuid::Uuid>, uuid::Uuid, Vec<uuid::Uuid>, uuid::Uuid)> = sqlx::query_as(
-        "SELECT p.context_user, p.claimed_user, p.visible_customers, j.user_id
+    let probes: Vec<(Option<uuid::Uuid>, uuid::Uuid, Vec<uuid::Uuid>, uuid::Uuid)> =
+        sqlx::query_as(
+            "SELECT p.context_user, p.claimed_user, p.visible_customers, j.user_id
            FROM test_rls_probe p JOIN jobs j ON j.id = p.job_id",
-    )
-    .fetch_all(&su)
-    .await
-    .unwrap();
+        )
+        .fetch_all(&su)
+        .await
+        .unwrap();
     assert_eq!(probes.len() as i64, total);
     for (context, claimed, visible, owner) in probes {
         assert_eq!(context, Some(owner), "a job ran under another tenant");
         assert_eq!(claimed, owner);
-        let theirs: HashSet<uuid::Uuid> = sqlx::query_scalar(
-            "SELECT id FROM customers WHERE user_id = $1",
-        )
-        .bind(owner)
-        .fetch_all(&su)
-        .await
-        .unwrap()
-        .into_iter()
-        .collect();
+        let theirs: HashSet<uuid::Uuid> =
+            sqlx::query_scalar("SELECT id FROM customers WHERE user_id = $1")
+                .bind(owner)
+                .fetch_all(&su)
+                .await
+                .unwrap()
+                .into_iter()
+                .collect();
         assert_eq!(visible.into_iter().collect::<HashSet<_>>(), theirs);
     }
     let _ = stop_worker.send(());
@@ -255,8 +275,4 @@ async fn two_tenants_interleaved_through_pgbouncer_in_transaction_mode_never_cro
             .any(|(_, user, _, tenant)| user == "fieldwork_app" && *tenant == user_a.0.to_string()),
         "a session-level SET ROLE leaks to the next client: {states:?}"
     );
-}
-
-fn login_of(url: &str) -> String {
-    fieldwork_tests::db::user_of(url)
 }

@@ -126,10 +126,10 @@ impl PgBouncer {
             let started = Instant::now();
             while started.elapsed() < Duration::from_secs(10) {
                 last_log = std::fs::read_to_string(dir.join("pgbouncer.log")).unwrap_or_default();
-                if last_log.contains("process up") || last_log.contains("listening on") {
-                    if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                        return bouncer;
-                    }
+                if (last_log.contains("process up") || last_log.contains("listening on"))
+                    && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+                {
+                    return bouncer;
                 }
                 if bouncer.child.try_wait().ok().flatten().is_some() {
                     break;

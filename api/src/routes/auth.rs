@@ -38,9 +38,12 @@ pub async fn register(
 
 /// `RATE_LIMITED` with `Retry-After` and `details.retry_after_seconds`.
 fn rate_limited(message: &str, seconds: u64) -> ApiError {
-    ApiError::new(ErrorCode::RateLimited, format!("{message} Try again later."))
-        .with_details(json!({ "retry_after_seconds": seconds }))
-        .with_retry_after(seconds)
+    ApiError::new(
+        ErrorCode::RateLimited,
+        format!("{message} Try again later."),
+    )
+    .with_details(json!({ "retry_after_seconds": seconds }))
+    .with_retry_after(seconds)
 }
 
 fn invalid_credentials() -> ApiError {

@@ -252,16 +252,35 @@ mod tests {
         let hashing = PasswordHashing::new(1);
         let ours = hashing.hash("correct horse".into()).await.unwrap();
         assert!(ours.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
-        assert!(Argon2::default().verify_password(b"correct horse", ours.as_str()).is_ok());
-        assert!(hashing.verify("correct horse".into(), ours.clone()).await.unwrap());
+        assert!(
+            Argon2::default()
+                .verify_password(b"correct horse", ours.as_str())
+                .is_ok()
+        );
+        assert!(
+            hashing
+                .verify("correct horse".into(), ours.clone())
+                .await
+                .unwrap()
+        );
         assert!(!hashing.verify("wrong horse".into(), ours).await.unwrap());
         let theirs = Argon2::default()
             .hash_password(b"battery staple")
             .unwrap()
             .to_string();
-        assert!(hashing.verify("battery staple".into(), theirs.clone()).await.unwrap());
+        assert!(
+            hashing
+                .verify("battery staple".into(), theirs.clone())
+                .await
+                .unwrap()
+        );
         assert!(!hashing.verify("battery".into(), theirs).await.unwrap());
-        assert!(!hashing.verify("x".into(), "not a hash".into()).await.unwrap());
+        assert!(
+            !hashing
+                .verify("x".into(), "not a hash".into())
+                .await
+                .unwrap()
+        );
     }
 
     #[tokio::test]

@@ -129,7 +129,11 @@ async fn grant_on(owner: &mut PgConnection, runtime_user: &str) -> Result<()> {
                          login needs CREATEROLE, or ADMIN OPTION on {role}; docs/SECURITY.md)"
                     ))
                 })?;
-            tracing::info!(login = runtime_user, role, "granted role to the runtime login");
+            tracing::info!(
+                login = runtime_user,
+                role,
+                "granted role to the runtime login"
+            );
         }
     }
     Ok(())

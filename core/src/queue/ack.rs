@@ -207,7 +207,11 @@ pub async fn fail_many(pool: &PgPool, worker: &str, failures: &[Failure]) -> Res
     Ok(finished)
 }
 
-async fn fail_on(conn: &mut PgConnection, worker: &str, failures: &[Failure]) -> Result<Vec<Finished>> {
+async fn fail_on(
+    conn: &mut PgConnection,
+    worker: &str,
+    failures: &[Failure],
+) -> Result<Vec<Finished>> {
     if failures.is_empty() {
         return Ok(Vec::new());
     }

@@ -68,9 +68,16 @@ mod tests {
     #[test]
     fn huge_delays_clamp_to_a_year_instead_of_panicking() {
         let now = Utc::now();
-        for delay in [Duration::MAX, Duration::from_secs(u64::MAX / 2), Duration::from_secs(1 << 40)] {
+        for delay in [
+            Duration::MAX,
+            Duration::from_secs(u64::MAX / 2),
+            Duration::from_secs(1 << 40),
+        ] {
             let at = after(delay);
-            assert!(at >= now + chrono::Duration::days(365) && at <= Utc::now() + chrono::Duration::days(367));
+            assert!(
+                at >= now + chrono::Duration::days(365)
+                    && at <= Utc::now() + chrono::Duration::days(367)
+            );
         }
         assert!(after(Duration::from_secs(60)) <= Utc::now() + chrono::Duration::seconds(61));
     }

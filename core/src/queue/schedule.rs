@@ -9,9 +9,9 @@ use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
 use super::Enqueued;
-use crate::db::begin_system;
 use super::enqueue::insert;
 use super::job::NewJob;
+use crate::db::begin_system;
 use crate::error::Result;
 
 /// Makes up to `limit` due jobs available; returns `(queue, count)` for each queue that got

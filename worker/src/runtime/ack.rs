@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use apalis_core::error::{AbortError, BoxDynError, RetryAfterError};
 use apalis_core::task::Task;
-use fieldwork_core::queue::{ErrorEntry, Failure, JobId, JobState, Resolution, acknowledge, metrics};
+use fieldwork_core::queue::{
+    ErrorEntry, Failure, JobId, JobState, Resolution, acknowledge, metrics,
+};
 use futures_util::future::BoxFuture;
 use sqlx::PgPool;
 use tokio::sync::mpsc;

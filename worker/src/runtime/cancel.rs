@@ -60,7 +60,10 @@ pub async fn check_loop(shared: Arc<Shared>) {
                 }
                 let ignored = ids.len() - confirmed.len();
                 if ignored > 0 {
-                    tracing::debug!(ignored, "cancel notifications without a cancellation request in the database");
+                    tracing::debug!(
+                        ignored,
+                        "cancel notifications without a cancellation request in the database"
+                    );
                 }
             }
             // The heartbeat will deliver real requests; nothing is lost by dropping these.
