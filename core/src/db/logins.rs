@@ -119,22 +119,32 @@ async fn grant_on(owner: &mut PgConnection, runtime_user: &str) -> Result<()> {
         .bind(runtime_user)
         .fetch_optional(&mut *owner)
         .await?;
-        if let Some(grant) = grant {
-            sqlx::raw_sql(AssertSqlSafe(grant))
-                .execute(&mut *owner)
-                .await
-                .map_err(|e| {
-                    Error::Internal(format!(
-                        "cannot make {runtime_user:?} a member of {role}: {e} (the migrating \
-                         login needs CREATEROLE, or ADMIN OPTION on {role}; docs/SECURITY.md)"
-                    ))
-                })?;
-            tracing::info!(
-                login = runtime_user,
-                role,
-                "granted role to the runtime login"
-            );
+        let Some(grant) = grant else { continue };
+        if let Err(e) = sqlx::raw_sql(AssertSqlSafe(grant))
+            .execute(&mut *owner)
+            .await
+        {
+            // A concurrent `migrate` (another database of this cluster) may have granted it
+            // in the meantime: only a membership that is still missing is an error.
+            let member: bool =
+                sqlx::query_scalar("SELECT pg_has_role($2::text, $1::text, 'MEMBER')")
+                    .bind(role)
+                    .bind(runtime_user)
+                    .fetch_one(&mut *owner)
+                    .await?;
+            if !member {
+                return Err(Error::Internal(format!(
+                    "cannot make {runtime_user:?} a member of {role}: {e} (the migrating login \
+                     needs CREATEROLE, or ADMIN OPTION on {role}; docs/SECURITY.md)"
+                )));
+            }
+            continue;
         }
+        tracing::info!(
+            login = runtime_user,
+            role,
+            "granted role to the runtime login"
+        );
     }
     Ok(())
 }
