@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Starts the whole system: migrations, then the worker (metrics on METRICS_ADDR, default
-# 127.0.0.1:9464) and the API (LISTEN_ADDR, default 127.0.0.1:8000). Uses DATABASE_URL when
-# set; otherwise a throwaway PostgreSQL cluster from the installed server binaries, stopped on
-# exit. Ctrl-C stops everything.
+# 127.0.0.1:9464) and the API (LISTEN_ADDR, default 127.0.0.1:8000). Ctrl-C stops everything.
+# Database, with the two logins production uses (docs/SECURITY.md):
+# - DATABASE_URL and MIGRATE_DATABASE_URL both set: used as they are;
+# - only DATABASE_URL set: an administrator of that server; the logins fieldwork_owner and
+#   fieldwork_runtime are created (idempotently) and its database must belong to fieldwork_owner
+#   (created if missing);
+# - neither: a throwaway PostgreSQL cluster from the installed server binaries (stopped on
+#   exit), set up the same way.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$FW_ROOT"
@@ -17,6 +22,13 @@ cargo build --locked --bin fieldwork-api --bin fieldwork-worker
 bin="$CARGO_TARGET_DIR/debug"
 
 fw_db_up dev
+if [ -z "${MIGRATE_DATABASE_URL:-}" ]; then
+    fw_db_logins "$DATABASE_URL"
+    dev_db=${DATABASE_URL%%\?*}; dev_db=${dev_db##*/}
+    fw_db_owned_by_owner "$DATABASE_URL" "$dev_db" "$([ -n "$FW_PG_DIR" ] && echo adopt)"
+    export MIGRATE_DATABASE_URL=$FW_OWNER_URL
+    export DATABASE_URL=$FW_RUNTIME_URL
+fi
 export LISTEN_ADDR=${LISTEN_ADDR:-127.0.0.1:8000}
 export METRICS_ADDR=${METRICS_ADDR:-127.0.0.1:9464}
 

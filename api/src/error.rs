@@ -2,7 +2,7 @@
 //! `{"success": false, "error": {"code", "message", "details"}}` with the code's status.
 //! Internal causes are logged (with the request id of the surrounding span), never returned.
 
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use fieldwork_core::{Error, ErrorCode};
 use serde_json::{Value, json};
@@ -16,6 +16,8 @@ pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
     pub details: Option<Value>,
+    /// Sent as `Retry-After` (seconds): how long a rate-limited or busy client should wait.
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -24,7 +26,13 @@ impl ApiError {
             code,
             message: message.into(),
             details: None,
+            retry_after_secs: None,
         }
+    }
+
+    pub fn with_retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after_secs = Some(seconds.max(1));
+        self
     }
 
     pub fn with_details(mut self, details: Value) -> Self {
@@ -63,6 +71,11 @@ impl From<Error> for ApiError {
                 ApiError::new(code, "The customer has been archived; restore it first.")
             }
             Error::Unauthorized => ApiError::unauthorized(),
+            Error::Busy(what) => {
+                tracing::warn!(reason = what, "refused: busy");
+                ApiError::new(code, "The service is busy. Try again shortly.")
+                    .with_retry_after(fieldwork_core::auth::password::BUSY_RETRY_AFTER_SECS)
+            }
             Error::Database(_) | Error::Internal(_) => {
                 if code == ErrorCode::ServiceUnavailable {
                     tracing::warn!(error = %err, "database unavailable");
@@ -118,6 +131,12 @@ impl IntoResponse for ApiError {
                 details: self.details,
             },
         };
-        (status, axum::Json(body)).into_response()
+        let mut response = (status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
     }
 }

@@ -1,6 +1,8 @@
 //! Fieldwork API library: `app(state)` builds the axum router with its middleware, `serve`
-//! runs it until a shutdown signal. The binary in `main.rs` only parses the command line.
+//! runs it (with the HTTP server's limits, `server`) until a shutdown signal. The binary in
+//! `main.rs` only parses the command line.
 
+pub mod client_ip;
 pub mod envelope;
 pub mod error;
 pub mod extract;
@@ -9,6 +11,7 @@ pub mod openapi;
 pub mod rate_limit;
 pub mod request_id;
 pub mod routes;
+pub mod server;
 pub mod state;
 
 use std::future::Future;
@@ -23,10 +26,15 @@ pub use state::AppState;
 
 use crate::error::ApiError;
 
-/// The complete application: routes, request ids and access logs, panic safety net.
+/// The complete application: routes, the request-body deadline, request ids and access logs,
+/// panic safety net.
 pub fn app(state: AppState) -> Router {
     metrics::install();
-    routes::router(state)
+    routes::router(state.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            state,
+            server::body_deadline,
+        ))
         .layer(CatchPanicLayer::custom(panic_response))
         .layer(axum::middleware::from_fn(request_id::request_id))
 }
@@ -37,13 +45,12 @@ fn panic_response(_panic: Box<dyn std::any::Any + Send + 'static>) -> Response {
 }
 
 /// Serves `app(state)` on `listener` until `shutdown` resolves, then lets in-flight requests
-/// finish.
+/// finish. Connection cap and timeouts come from `state.config.http`.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    let http = state.config.http.clone();
+    server::serve(listener, app(state), http, shutdown).await
 }

@@ -9,9 +9,13 @@ use fieldwork_core::telemetry::{init_tracing, shutdown_signal};
 
 /// Fieldwork HTTP API.
 ///
-/// Environment: DATABASE_URL (required), LISTEN_ADDR (default 127.0.0.1:8000),
+/// Environment: DATABASE_URL (required: the runtime login), MIGRATE_DATABASE_URL (the schema
+/// owner `migrate` logs in as; default DATABASE_URL), LISTEN_ADDR (default 127.0.0.1:8000),
 /// PUBLIC_BASE_URL, SESSION_TTL_DAYS (default 30), DB_MAX_CONNECTIONS (default 10),
-/// LOG_FORMAT (text|json), RUST_LOG.
+/// HTTP_HEADER_TIMEOUT_SECS (10), HTTP_BODY_TIMEOUT_SECS (30), HTTP_MAX_CONNECTIONS (1024),
+/// TRUSTED_PROXY_HOPS (0), LOGIN_LIMIT_PER_IP (30 per minute), REGISTER_LIMIT_PER_IP (20 per
+/// hour), PASSWORD_HASH_CONCURRENCY (cores), LOG_FORMAT (text|json), RUST_LOG.
+/// docs/SECURITY.md explains the two logins.
 #[derive(Debug, Parser)]
 #[command(name = "fieldwork-api", version)]
 struct Cli {
@@ -23,7 +27,8 @@ struct Cli {
 enum Command {
     /// Serve the API on LISTEN_ADDR (the default).
     Serve,
-    /// Apply pending database migrations and exit (idempotent).
+    /// Apply pending database migrations as MIGRATE_DATABASE_URL's user and make
+    /// DATABASE_URL's user a member of fieldwork_app and fieldwork_system; exit (idempotent).
     Migrate,
     /// Print the OpenAPI 3.1 document (as served at /api/openapi.json) and exit.
     Openapi,
@@ -45,17 +50,21 @@ async fn main() -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Openapi => {}
         Command::Migrate => {
-            db::migrate(&config.database_url).await?;
+            db::migrate(&config.migrate_database_url).await?;
+            db::grant_runtime_login(&config.migrate_database_url, &config.database_url).await?;
             tracing::info!("migrations applied");
         }
         Command::Serve => {
             let mut pool_config = PoolConfig::new(&config.database_url, "fieldwork-api");
             pool_config.max_connections = config.db_max_connections;
             let pool = db::pool(&pool_config, DbRole::App)?;
+            warn_about_runtime_login(&pool).await;
             let listener = tokio::net::TcpListener::bind(config.listen_addr)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
-            tracing::info!(addr = %config.listen_addr, "fieldwork-api listening");
+            // The bound address: LISTEN_ADDR may ask for port 0.
+            let addr = listener.local_addr().unwrap_or(config.listen_addr);
+            tracing::info!(%addr, "fieldwork-api listening");
             fieldwork_api::serve(
                 listener,
                 AppState::new(pool.clone(), config),
@@ -67,4 +76,17 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Logs what makes the runtime login more than least-privileged (or that it could not be
+/// checked); the server starts either way.
+async fn warn_about_runtime_login(pool: &sqlx::PgPool) {
+    match db::runtime_login_warnings(pool).await {
+        Ok(warnings) => {
+            for w in warnings {
+                tracing::warn!("{w} (docs/SECURITY.md)");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "could not check the runtime login's rights"),
+    }
 }

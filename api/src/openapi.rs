@@ -185,13 +185,15 @@ pub enum AuthErrors {
     /// VALIDATION_ERROR.
     #[response(status = 422)]
     Validation(ErrorEnvelope),
-    /// RATE_LIMITED: too many failed logins (`details.retry_after_seconds`).
+    /// RATE_LIMITED: too many failed logins for the email, or too many logins/registrations
+    /// from the client address (`details.retry_after_seconds`, `Retry-After`).
     #[response(status = 429)]
     RateLimited(ErrorEnvelope),
     /// INTERNAL_ERROR.
     #[response(status = 500)]
     Internal(ErrorEnvelope),
-    /// SERVICE_UNAVAILABLE.
+    /// SERVICE_UNAVAILABLE: the database is unreachable, or every password-hashing slot
+    /// stayed busy for 2 s (`Retry-After`).
     #[response(status = 503)]
     Unavailable(ErrorEnvelope),
 }

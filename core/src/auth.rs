@@ -1,25 +1,25 @@
-//! Accounts and sessions: registration, login with argon2-verified passwords, random session
-//! tokens stored only as SHA-256 hashes, token authentication, logout.
+//! Accounts and sessions: registration, login with argon2-verified passwords (hashing under
+//! bounded slots, [`password`]), random session tokens stored only as SHA-256 hashes, token
+//! authentication, logout. The runtime roles never read password hashes or sessions: lookups
+//! go through `SECURITY DEFINER` functions (migration `..._auth_least_privilege`).
 
-use std::sync::OnceLock;
+pub mod password;
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sqlx::PgPool;
+use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
-use crate::db::begin_tenant;
+use crate::db::{begin_tenant, fetch_anonymous, hex_bytea, hex_text};
 use crate::error::{Error, Result, on_constraint};
 use crate::fields::{self, Checker, Email, JsonInput};
 use crate::ids::{UserId, new_id};
 
-const PASSWORD_MIN: usize = 8;
-const PASSWORD_MAX: usize = 1024;
+pub use password::PasswordHashing;
+use password::random_bytes;
 
 /// A registered business as the API shows it.
 #[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -57,58 +57,34 @@ pub struct IssuedSession {
     pub user: User,
 }
 
-fn password_field(password: &str) -> Result<(), fields::FieldError> {
-    let len = password.chars().count();
-    if len < PASSWORD_MIN {
-        Err(fields::FieldError::new(format!(
-            "must be at least {PASSWORD_MIN} characters"
-        )))
-    } else if len > PASSWORD_MAX {
-        Err(fields::FieldError::new(format!(
-            "must be at most {PASSWORD_MAX} characters"
-        )))
-    } else {
-        Ok(())
+/// A login request that can possibly succeed: a normalised email ([`fields::normalize_email`],
+/// the form the database compares) and a password within [`password::PASSWORD_MAX`]. Built
+/// before any throttle, lock or database sees the request.
+#[derive(Debug)]
+pub struct LoginAttempt {
+    email: String,
+    password: String,
+}
+
+impl LoginAttempt {
+    /// `Unauthorized` when the input cannot be anyone's credentials (no valid email, empty or
+    /// over-long password, NUL or control characters): the caller answers it like a wrong
+    /// password, without counting it against any account.
+    pub fn parse(input: LoginInput) -> Result<LoginAttempt> {
+        let email = fields::normalize_email(&input.email).ok_or(Error::Unauthorized)?;
+        if input.password.is_empty() || !password::within_max(&input.password) {
+            return Err(Error::Unauthorized);
+        }
+        Ok(LoginAttempt {
+            email,
+            password: input.password,
+        })
     }
-}
 
-/// Argon2id with the crate's recommended parameters; runs on the blocking pool.
-async fn hash_password(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || {
-        Argon2::default()
-            .hash_password(password.as_bytes())
-            .map(|h| h.to_string())
-            .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
-    })
-    .await
-    .map_err(|e| Error::Internal(format!("password hashing task failed: {e}")))?
-}
-
-async fn verify_password(password: String, hash: String) -> Result<bool> {
-    tokio::task::spawn_blocking(move || {
-        Argon2::default()
-            .verify_password(password.as_bytes(), hash.as_str())
-            .is_ok()
-    })
-    .await
-    .map_err(|e| Error::Internal(format!("password check task failed: {e}")))
-}
-
-/// A hash of a random password, checked against when the email is unknown so that an
-/// unknown email and a wrong password take the same time.
-async fn dummy_hash() -> Result<String> {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    if let Some(h) = DUMMY.get() {
-        return Ok(h.clone());
+    /// The normalised email: the key for throttling failures.
+    pub fn email(&self) -> &str {
+        &self.email
     }
-    let h = hash_password(URL_SAFE_NO_PAD.encode(random_bytes()?)).await?;
-    Ok(DUMMY.get_or_init(|| h).clone())
-}
-
-fn random_bytes() -> Result<[u8; 32]> {
-    let mut buf = [0u8; 32];
-    getrandom::fill(&mut buf).map_err(|e| Error::Internal(format!("no randomness: {e}")))?;
-    Ok(buf)
 }
 
 /// SHA-256 of a session token: what the database stores and looks up.
@@ -117,19 +93,23 @@ pub fn token_hash(token: &str) -> Vec<u8> {
 }
 
 /// Creates an account. The row is written under the new user's own tenant context.
-pub async fn register(pool: &PgPool, input: RegisterInput) -> Result<User> {
+pub async fn register(
+    pool: &PgPool,
+    hashing: &PasswordHashing,
+    input: RegisterInput,
+) -> Result<User> {
     let mut c = Checker::new();
     let email = c.check("email", Email::parse(&input.email));
     let business_name = c.check(
         "business_name",
         fields::text(input.business_name, 1, 200, false),
     );
-    c.check("password", password_field(&input.password));
+    c.check("password", password::check_new(&input.password));
     c.finish()?;
     let (Some(email), Some(business_name)) = (email, business_name) else {
         return Err(Error::Internal("validated fields missing".into()));
     };
-    let password_hash = hash_password(input.password).await?;
+    let password_hash = hashing.hash(input.password).await?;
     let id = UserId(new_id());
     let mut tx = begin_tenant(pool, id).await?;
     let user: User = sqlx::query_as(
@@ -152,20 +132,31 @@ pub async fn register(pool: &PgPool, input: RegisterInput) -> Result<User> {
 }
 
 /// Checks credentials and issues a session valid for `ttl`. Unknown email and wrong password
-/// are the same `Unauthorized`.
-pub async fn login(pool: &PgPool, input: LoginInput, ttl: Duration) -> Result<IssuedSession> {
-    let creds: Option<(Uuid, String)> =
-        sqlx::query_as("SELECT user_id, password_hash FROM auth_user_credentials($1)")
-            .bind(input.email.trim())
-            .fetch_optional(pool)
-            .await?;
+/// are the same `Unauthorized`, and cost the same (an unknown email is checked against a
+/// dummy hash).
+pub async fn login(
+    pool: &PgPool,
+    hashing: &PasswordHashing,
+    attempt: LoginAttempt,
+    ttl: Duration,
+) -> Result<IssuedSession> {
+    let rows = fetch_anonymous(
+        pool,
+        &format!(
+            "SELECT user_id, password_hash FROM auth_login_credentials({})",
+            hex_text(&attempt.email)
+        ),
+    )
+    .await?;
+    let creds: Option<(Uuid, String)> = match rows.first() {
+        Some(row) => Some((row.try_get(0)?, row.try_get(1)?)),
+        None => None,
+    };
     let (user_id, hash, known) = match creds {
         Some((id, hash)) => (id, hash, true),
-        None => (Uuid::nil(), dummy_hash().await?, false),
+        None => (Uuid::nil(), hashing.dummy_hash().await?, false),
     };
-    let password = input.password;
-    if password.chars().count() > PASSWORD_MAX || !verify_password(password, hash).await? || !known
-    {
+    if !hashing.verify(attempt.password, hash).await? || !known {
         return Err(Error::Unauthorized);
     }
     let token = URL_SAFE_NO_PAD.encode(random_bytes()?);
@@ -190,27 +181,46 @@ pub async fn login(pool: &PgPool, input: LoginInput, ttl: Duration) -> Result<Is
     })
 }
 
-/// The user a live session token belongs to.
+/// The user a live session token belongs to. One round trip (`auth_session_user` as
+/// `fieldwork_app`, the hash rendered as hex digits).
 pub async fn authenticate(pool: &PgPool, token: &str) -> Result<UserId> {
     // Tokens we issue are 43 base64url characters; anything else cannot match.
     if token.is_empty() || token.len() > 128 {
         return Err(Error::Unauthorized);
     }
-    let user: Option<Uuid> = sqlx::query_scalar("SELECT auth_session_user($1)")
-        .bind(token_hash(token))
-        .fetch_one(pool)
-        .await?;
+    let rows = fetch_anonymous(
+        pool,
+        &format!(
+            "SELECT auth_session_user({})",
+            hex_bytea(&token_hash(token))
+        ),
+    )
+    .await?;
+    let user: Option<Uuid> = match rows.first() {
+        Some(row) => row.try_get(0)?,
+        None => None,
+    };
     user.map(UserId).ok_or(Error::Unauthorized)
 }
 
 /// Ends the session of `token` (and sweeps the user's expired sessions).
 pub async fn logout(pool: &PgPool, user: UserId, token: &str) -> Result<()> {
     let mut tx = begin_tenant(pool, user).await?;
-    sqlx::query("DELETE FROM sessions WHERE token_hash = $1 OR expires_at <= now()")
+    sqlx::query("SELECT auth_end_session($1)")
         .bind(token_hash(token))
         .execute(&mut *tx)
         .await?;
     tx.commit().await
+}
+
+/// Deletes up to `limit` expired sessions of every tenant (the system path: the
+/// `sessions.prune` cron job). Returns how many.
+pub async fn prune_expired_sessions(conn: &mut sqlx::PgConnection, limit: i32) -> Result<u64> {
+    let n: i64 = sqlx::query_scalar("SELECT auth_prune_expired_sessions($1)")
+        .bind(limit)
+        .fetch_one(conn)
+        .await?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 /// The signed-in user.

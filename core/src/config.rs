@@ -8,8 +8,12 @@ use crate::error::{Error, Result};
 /// Settings shared by the API and the worker.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// `DATABASE_URL`: the Postgres server and database (required).
+    /// `DATABASE_URL`: the runtime login, server and database (required). A NOSUPERUSER
+    /// NOINHERIT login that is a member of `fieldwork_app` and `fieldwork_system` only.
     pub database_url: String,
+    /// `MIGRATE_DATABASE_URL`: the schema owner `fieldwork-api migrate` logs in as (default:
+    /// `DATABASE_URL`). Point it at PostgreSQL itself, not at PgBouncer.
+    pub migrate_database_url: String,
     /// `LISTEN_ADDR`: where the API serves (default `127.0.0.1:8000`).
     pub listen_addr: SocketAddr,
     /// `PUBLIC_BASE_URL`: how users reach the API; links in emails, `Secure` cookies when https.
@@ -20,6 +24,113 @@ pub struct Config {
     pub db_max_connections: u32,
     /// `LOG_FORMAT`: `text` (default) or `json`.
     pub log_json: bool,
+    /// Limits of the API's HTTP server.
+    pub http: HttpSettings,
+    /// Limits of the API's login and registration.
+    pub auth: AuthSettings,
+}
+
+/// How login and registration hold up under abuse (docs/SECURITY.md).
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// `LOGIN_LIMIT_PER_IP` (default 30): login attempts per client address per minute
+    /// (bursts of that many, refilled evenly).
+    pub login_per_ip_per_minute: u32,
+    /// `REGISTER_LIMIT_PER_IP` (default 20): registrations per client address per hour.
+    pub register_per_ip_per_hour: u32,
+    /// `PASSWORD_HASH_CONCURRENCY` (default: the number of cores): argon2 hashes at once;
+    /// requests that find no free slot within 2 s get 503 `SERVICE_UNAVAILABLE`.
+    pub password_hash_concurrency: usize,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            login_per_ip_per_minute: 30,
+            register_per_ip_per_hour: 20,
+            password_hash_concurrency: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+}
+
+impl AuthSettings {
+    fn from_env() -> Result<Self> {
+        let d = AuthSettings::default();
+        let s = AuthSettings {
+            login_per_ip_per_minute: parse("LOGIN_LIMIT_PER_IP", d.login_per_ip_per_minute)?,
+            register_per_ip_per_hour: parse("REGISTER_LIMIT_PER_IP", d.register_per_ip_per_hour)?,
+            password_hash_concurrency: parse(
+                "PASSWORD_HASH_CONCURRENCY",
+                d.password_hash_concurrency,
+            )?,
+        };
+        if s.login_per_ip_per_minute == 0
+            || s.register_per_ip_per_hour == 0
+            || s.password_hash_concurrency == 0
+        {
+            return Err(Error::Internal(
+                "LOGIN_LIMIT_PER_IP, REGISTER_LIMIT_PER_IP and PASSWORD_HASH_CONCURRENCY must be \
+                 at least 1"
+                    .into(),
+            ));
+        }
+        Ok(s)
+    }
+}
+
+/// How the API's HTTP server protects itself from slow and greedy clients.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// `HTTP_HEADER_TIMEOUT_SECS` (default 10): a request whose headers have not fully
+    /// arrived by then is dropped with its connection (slowloris).
+    pub header_timeout: Duration,
+    /// `HTTP_BODY_TIMEOUT_SECS` (default 30): longest a request body may take to arrive.
+    pub body_timeout: Duration,
+    /// `HTTP_MAX_CONNECTIONS` (default 1024): open connections beyond it wait in the listen
+    /// backlog until one closes.
+    pub max_connections: usize,
+    /// `TRUSTED_PROXY_HOPS` (default 0): how many reverse proxies in front of the API append
+    /// to `X-Forwarded-For`. 0 ignores the header and limits by the peer address; n takes the
+    /// n-th address from the right (the one the outermost trusted proxy saw).
+    pub trusted_proxy_hops: usize,
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(10),
+            body_timeout: Duration::from_secs(30),
+            max_connections: 1024,
+            trusted_proxy_hops: 0,
+        }
+    }
+}
+
+impl HttpSettings {
+    fn from_env() -> Result<Self> {
+        let d = HttpSettings::default();
+        let secs = |name: &str, default: Duration| -> Result<Duration> {
+            let v: u64 = parse(name, default.as_secs())?;
+            if v == 0 || v > 3600 {
+                return Err(Error::Internal(format!(
+                    "{name} must be between 1 and 3600 seconds"
+                )));
+            }
+            Ok(Duration::from_secs(v))
+        };
+        let max_connections = parse("HTTP_MAX_CONNECTIONS", d.max_connections)?;
+        if max_connections == 0 {
+            return Err(Error::Internal(
+                "HTTP_MAX_CONNECTIONS must be at least 1".into(),
+            ));
+        }
+        Ok(Self {
+            header_timeout: secs("HTTP_HEADER_TIMEOUT_SECS", d.header_timeout)?,
+            body_timeout: secs("HTTP_BODY_TIMEOUT_SECS", d.body_timeout)?,
+            max_connections,
+            trusted_proxy_hops: parse("TRUSTED_PROXY_HOPS", d.trusted_proxy_hops)?,
+        })
+    }
 }
 
 fn var(name: &str) -> Option<String> {
@@ -45,6 +156,8 @@ impl Config {
                     .into(),
             )
         })?;
+        let migrate_database_url =
+            var("MIGRATE_DATABASE_URL").unwrap_or_else(|| database_url.clone());
         let listen_addr = parse("LISTEN_ADDR", SocketAddr::from(([127, 0, 0, 1], 8000)))?;
         let public_base_url =
             var("PUBLIC_BASE_URL").unwrap_or_else(|| format!("http://{listen_addr}"));
@@ -66,11 +179,14 @@ impl Config {
         };
         Ok(Config {
             database_url,
+            migrate_database_url,
             listen_addr,
             public_base_url,
             session_ttl: Duration::from_secs(days * 24 * 3600),
             db_max_connections,
             log_json,
+            http: HttpSettings::from_env()?,
+            auth: AuthSettings::from_env()?,
         })
     }
 

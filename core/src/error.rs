@@ -27,6 +27,9 @@ pub enum Error {
     UnknownAction(String),
     #[error("authentication required")]
     Unauthorized,
+    /// A bounded resource (password hashing slots) is saturated: try again shortly.
+    #[error("busy: {0}")]
+    Busy(&'static str),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("internal error: {0}")]
@@ -51,6 +54,7 @@ impl Error {
             Error::InvalidState(_) => ErrorCode::InvalidState,
             Error::UnknownAction(_) => ErrorCode::UnknownAction,
             Error::Unauthorized => ErrorCode::Unauthorized,
+            Error::Busy(_) => ErrorCode::ServiceUnavailable,
             Error::Database(e) if is_unavailable(e) => ErrorCode::ServiceUnavailable,
             Error::Database(_) | Error::Internal(_) => ErrorCode::InternalError,
         }
@@ -82,6 +86,7 @@ pub enum ErrorCode {
     MalformedRequest,
     PayloadTooLarge,
     UnsupportedMediaType,
+    RequestTimeout,
     RateLimited,
     InternalError,
     ServiceUnavailable,
@@ -89,7 +94,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code, in the order `docs/ERROR_CODES.md` lists them.
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::ValidationError,
         ErrorCode::Unauthorized,
         ErrorCode::Forbidden,
@@ -102,6 +107,7 @@ impl ErrorCode {
         ErrorCode::MalformedRequest,
         ErrorCode::PayloadTooLarge,
         ErrorCode::UnsupportedMediaType,
+        ErrorCode::RequestTimeout,
         ErrorCode::RateLimited,
         ErrorCode::InternalError,
         ErrorCode::ServiceUnavailable,
@@ -121,6 +127,7 @@ impl ErrorCode {
             ErrorCode::MalformedRequest => "MALFORMED_REQUEST",
             ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
             ErrorCode::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            ErrorCode::RequestTimeout => "REQUEST_TIMEOUT",
             ErrorCode::RateLimited => "RATE_LIMITED",
             ErrorCode::InternalError => "INTERNAL_ERROR",
             ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
@@ -139,6 +146,7 @@ impl ErrorCode {
             ErrorCode::UnknownAction | ErrorCode::MalformedRequest => 400,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::UnsupportedMediaType => 415,
+            ErrorCode::RequestTimeout => 408,
             ErrorCode::RateLimited => 429,
             ErrorCode::InternalError => 500,
             ErrorCode::ServiceUnavailable => 503,

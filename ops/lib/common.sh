@@ -90,3 +90,92 @@ fw_db_up() {
     cat "$FW_PG_DIR/server.log" >&2 || true
     fw_die "could not start a throwaway PostgreSQL cluster"
 }
+
+# The psql client: next to the server binaries when we found those, else on PATH.
+fw_psql() {
+    local bin
+    if [ -n "$FW_PG_BIN" ] && [ -x "$FW_PG_BIN/psql" ]; then bin="$FW_PG_BIN/psql"
+    elif command -v psql >/dev/null 2>&1; then bin=psql
+    elif bin=$(fw_pg_bindir) && [ -x "$bin/psql" ]; then bin="$bin/psql"
+    else fw_die "psql not found: install the PostgreSQL client (apt-get install postgresql-client)"
+    fi
+    "$bin" -X -q -v ON_ERROR_STOP=1 "$@"
+}
+
+# Prints URL $1 with user $2, password $3 and (if given) database $4 instead of its own.
+fw_url_as() {
+    local url=$1 user=$2 pass=$3 db=${4:-}
+    local re='^(postgres(ql)?://)(([^@/]*)@)?([^/?]*)(/([^?]*))?(\?.*)?$'
+    [[ $url =~ $re ]] || fw_die "cannot parse the database URL ${url%%@*}@..."
+    local scheme=${BASH_REMATCH[1]} hostport=${BASH_REMATCH[5]} path=${BASH_REMATCH[7]} query=${BASH_REMATCH[8]}
+    printf '%s%s:%s@%s/%s%s\n' "$scheme" "$user" "$pass" "$hostport" "${db:-$path}" "$query"
+}
+
+# The logins production uses, created (idempotently, safe when several test runs share a
+# cluster) by the administrator URL $1 — a superuser, or a login with CREATEROLE:
+#   fieldwork_owner    NOSUPERUSER CREATEROLE: owns the schema, runs the migrations;
+#   fieldwork_runtime  NOSUPERUSER NOINHERIT: the API and the workers (the migrations make it
+#                      a member of fieldwork_app and fieldwork_system, nothing else).
+# Their passwords are derived from the administrator URL (server and credentials), so every
+# process using the same administrator computes the same ones. Sets FW_OWNER_URL and
+# FW_RUNTIME_URL: $1 with these users.
+fw_db_logins() {
+    local admin=$1
+    local base=${admin%%\?*}; base=${base%/*}
+    local owner_pw runtime_pw
+    owner_pw=$(printf '%s:fieldwork_owner' "$base" | sha256sum | cut -c1-32)
+    runtime_pw=$(printf '%s:fieldwork_runtime' "$base" | sha256sum | cut -c1-32)
+    fw_psql "$admin" -v owner_pw="$owner_pw" -v runtime_pw="$runtime_pw" <<'SQL' \
+        || fw_die "could not create the database logins (the administrator URL needs CREATEROLE)"
+SET client_min_messages = warning;
+SELECT set_config('fw.owner_pw', :'owner_pw', false), set_config('fw.runtime_pw', :'runtime_pw', false) \gset
+DO $$
+DECLARE
+    login record;
+BEGIN
+    FOR login IN SELECT * FROM (VALUES
+        ('fieldwork_owner', 'NOSUPERUSER CREATEROLE NOCREATEDB NOBYPASSRLS INHERIT', 'fw.owner_pw'),
+        ('fieldwork_runtime', 'NOSUPERUSER NOINHERIT NOCREATEROLE NOCREATEDB NOBYPASSRLS', 'fw.runtime_pw')
+    ) AS l(name, attributes, password) LOOP
+        BEGIN
+            EXECUTE format('CREATE ROLE %I LOGIN', login.name);
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+            NULL;  -- exists already (an earlier or concurrent run)
+        END;
+        BEGIN
+            EXECUTE format('ALTER ROLE %I LOGIN %s PASSWORD %L', login.name, login.attributes,
+                           current_setting(login.password));
+        EXCEPTION WHEN internal_error THEN
+            NULL;  -- "tuple concurrently updated": a concurrent run set the same values
+        END;
+    END LOOP;
+    -- The runtime login may reach fieldwork_app and fieldwork_system only.
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'fieldwork_auth')
+       AND pg_has_role('fieldwork_runtime', 'fieldwork_auth', 'MEMBER') THEN
+        REVOKE fieldwork_auth FROM fieldwork_runtime;
+    END IF;
+END
+$$;
+SQL
+    FW_OWNER_URL=$(fw_url_as "$admin" fieldwork_owner "$owner_pw")
+    FW_RUNTIME_URL=$(fw_url_as "$admin" fieldwork_runtime "$runtime_pw")
+}
+
+# Makes database $2 on the administrator URL $1's server exist and belong to fieldwork_owner
+# (migrations create objects in its public schema). Changes the owner of an existing database
+# only when $3 is "adopt" (the throwaway cluster's own database); otherwise says how.
+fw_db_owned_by_owner() {
+    local admin=$1 db=$2 adopt=${3:-}
+    local owner
+    owner=$(echo "SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = :'db'" \
+        | fw_psql "$admin" -tA -v db="$db")
+    if [ -z "$owner" ]; then
+        fw_psql "$admin" -c "CREATE DATABASE \"$db\" OWNER fieldwork_owner"
+    elif [ "$owner" != fieldwork_owner ]; then
+        if [ "$adopt" = adopt ]; then
+            fw_psql "$admin" -c "ALTER DATABASE \"$db\" OWNER TO fieldwork_owner"
+        else
+            fw_die "database $db belongs to $owner; the migrations run as fieldwork_owner: run ALTER DATABASE \"$db\" OWNER TO fieldwork_owner, or set MIGRATE_DATABASE_URL yourself (docs/SECURITY.md)"
+        fi
+    fi
+}

@@ -3,10 +3,14 @@
 
 mod actions;
 mod auth;
+mod auth_abuse;
+mod auth_memory;
 mod bad_input;
 mod customers;
 mod docs;
+mod http_limits;
 mod invoices;
+mod least_privilege;
 mod messages;
 mod openapi;
 mod paging;

@@ -1,6 +1,7 @@
 //! Tenant isolation (mandatory per entity): user B can neither see nor change user A's
 //! customers or audit entries, over HTTP (404 / absent) and at the SQL level through the
-//! application's own connection path, while `DATABASE_URL` is a superuser.
+//! application's own connection path: the runtime login, whose transactions run as
+//! `fieldwork_app`.
 
 use fieldwork_core::db::begin_tenant;
 use fieldwork_core::ids::UserId;
@@ -9,28 +10,37 @@ use serde_json::json;
 use sqlx::Row;
 
 #[tokio::test]
-async fn the_test_database_url_is_a_superuser_yet_the_app_runs_as_a_restricted_role() {
+async fn the_app_logs_in_as_a_plain_login_and_every_transaction_runs_as_the_restricted_role() {
     let app = TestApp::spawn().await;
-    let su = app.db.superuser_pool().await;
-    let is_super: bool =
-        sqlx::query_scalar("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
-            .fetch_one(&su)
-            .await
-            .unwrap();
-    assert!(
-        is_super,
-        "this test is only meaningful with a superuser DATABASE_URL"
-    );
     let row = sqlx::query(
-        "SELECT current_user::text AS role, r.rolsuper, r.rolbypassrls
-           FROM pg_roles r WHERE r.rolname = current_user",
+        "SELECT r.rolsuper, r.rolbypassrls, r.rolinherit FROM pg_roles r WHERE r.rolname = session_user",
     )
     .fetch_one(&app.pool)
     .await
     .unwrap();
-    assert_eq!(row.get::<String, _>("role"), "fieldwork_app");
-    assert!(!row.get::<bool, _>("rolsuper"));
+    assert!(
+        !row.get::<bool, _>("rolsuper"),
+        "the runtime login is no superuser"
+    );
     assert!(!row.get::<bool, _>("rolbypassrls"));
+    assert!(
+        !row.get::<bool, _>("rolinherit"),
+        "the runtime login is NOINHERIT"
+    );
+    let user = UserId(uuid::Uuid::now_v7());
+    let mut tx = begin_tenant(&app.pool, user).await.unwrap();
+    let (role, tenant): (String, Option<uuid::Uuid>) =
+        sqlx::query_as("SELECT current_user::text, app_current_user_id()")
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+    assert_eq!((role.as_str(), tenant), ("fieldwork_app", Some(user.0)));
+    tx.rollback().await.unwrap();
+    let role: String = sqlx::query_scalar("SELECT current_user::text")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_ne!(role, "fieldwork_app", "no role outlives its transaction");
 }
 
 #[tokio::test]
@@ -153,11 +163,6 @@ async fn at_the_sql_level_b_context_sees_and_changes_none_of_a_rows() {
         .await
         .unwrap();
     assert_eq!(n, 1, "B sees only itself among users");
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM sessions")
-        .fetch_one(&mut *tx)
-        .await
-        .unwrap();
-    assert_eq!(n, 1, "B sees only its own session");
     let updated = sqlx::query("UPDATE customers SET first_name = 'Hacked' WHERE id = $1")
         .bind(id)
         .execute(&mut *tx)
@@ -191,27 +196,38 @@ async fn at_the_sql_level_b_context_sees_and_changes_none_of_a_rows() {
     tx.rollback().await.unwrap();
 
     // Without any tenant context the app role sees nothing at all.
+    let mut tx = fieldwork_core::db::begin_anonymous(&app.pool)
+        .await
+        .unwrap();
     let n: i64 = sqlx::query_scalar("SELECT count(*) FROM customers")
-        .fetch_one(&app.pool)
+        .fetch_one(&mut *tx)
         .await
         .unwrap();
     assert_eq!(n, 0);
+    tx.rollback().await.unwrap();
 
-    // And the context is transaction-local: it does not survive on the pooled connection.
+    // And role and tenant are transaction-local: neither survives on the pooled connection.
     let mut conn = app.pool.acquire().await.unwrap();
-    {
-        let mut tx = sqlx::Connection::begin(&mut *conn).await.unwrap();
-        sqlx::query("SELECT set_config('app.current_user_id', $1, true)")
-            .bind(user_a.0.to_string())
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-    }
-    let n: i64 = sqlx::query_scalar("SELECT count(*) FROM customers")
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "BEGIN; SET LOCAL ROLE fieldwork_app; SELECT set_config('app.current_user_id', '{}', true); COMMIT",
+        user_a.0
+    )))
+    .execute(&mut *conn)
+    .await
+    .unwrap();
+    let (role, tenant): (String, String) = sqlx::query_as(
+        "SELECT current_user::text, coalesce(current_setting('app.current_user_id', true), '')",
+    )
+    .fetch_one(&mut *conn)
+    .await
+    .unwrap();
+    assert_ne!(role, "fieldwork_app");
+    assert_eq!(tenant, "");
+    let n: i64 = sqlx::raw_sql("SET LOCAL ROLE fieldwork_app; SELECT count(*) FROM customers")
         .fetch_one(&mut *conn)
         .await
-        .unwrap();
+        .unwrap()
+        .get(0);
     assert_eq!(n, 0);
 
     // A, through the same path, sees its row.

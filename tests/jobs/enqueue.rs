@@ -149,12 +149,20 @@ async fn the_job_tenant_comes_from_the_transaction_never_from_the_payload() {
     assert!(err.to_string().contains("row-level security"), "{err}");
     tx.rollback().await.unwrap();
 
-    // Without a tenant context the app role cannot enqueue at all (no system jobs from it).
+    // Without a tenant context the app role cannot enqueue at all (no system jobs from it),
+    // and the runtime login on its own (no role set) cannot touch the queue.
+    let mut tx = fieldwork_core::db::begin_anonymous(&db.app).await.unwrap();
+    let err = enqueue_with(&mut tx, &record(), JobOptions::default()).await;
+    assert!(
+        err.is_err(),
+        "an app transaction without tenant cannot enqueue"
+    );
+    tx.rollback().await.unwrap();
     let mut conn = db.app.acquire().await.unwrap();
     let err = enqueue_with(&mut conn, &record(), JobOptions::default()).await;
     assert!(
-        err.is_err(),
-        "an app connection without tenant cannot enqueue"
+        err.is_err_and(|e| e.to_string().contains("permission denied")),
+        "the bare runtime login has no rights"
     );
     drop(conn);
 

@@ -8,7 +8,9 @@
 mod enqueue;
 mod extraction;
 mod fleet;
+mod least_privilege;
 mod maintenance;
 mod pause;
+mod pgbouncer;
 mod runtime;
 mod support;

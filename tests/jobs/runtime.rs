@@ -285,12 +285,12 @@ async fn a_running_job_sees_a_cancellation_signal_and_ends_cancelled() {
         (db.runs_of(job.id.0).await == 1).then_some(())
     })
     .await;
-    let mut conn = db.system.acquire().await.unwrap();
+    let mut tx = fieldwork_core::db::begin_system(&db.system).await.unwrap();
     assert_eq!(
-        cancel(&mut conn, job.id).await.unwrap(),
+        cancel(&mut tx, job.id).await.unwrap(),
         CancelOutcome::Requested
     );
-    drop(conn);
+    tx.commit().await.unwrap();
     wait_state(&db, job.id.0, "cancelled", Duration::from_secs(10)).await;
     worker.stop().await;
     let errors = errors_of(&db, job.id.0).await;

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use fieldwork_core::db::begin_tenant;
+use fieldwork_core::db::{begin_system, begin_tenant};
 use fieldwork_core::ids::UserId;
 use fieldwork_core::queue::{Enqueued, Job, JobOptions, NewJob, enqueue_with, insert_many};
 use fieldwork_tests::TestDb;
@@ -72,10 +72,12 @@ impl JobsDb {
         e
     }
 
-    /// Enqueues system jobs (no tenant) in one statement.
+    /// Enqueues system jobs (no tenant) in one statement, in a `fieldwork_system` transaction.
     pub async fn enqueue_system(&self, jobs: &[NewJob]) -> Vec<Enqueued> {
-        let mut conn = self.system.acquire().await.unwrap();
-        insert_many(&mut conn, jobs).await.unwrap()
+        let mut tx = begin_system(&self.system).await.unwrap();
+        let enqueued = insert_many(&mut tx, jobs).await.unwrap();
+        tx.commit().await.unwrap();
+        enqueued
     }
 
     pub async fn scalar_i64(&self, sql: &'static str) -> i64 {

@@ -72,9 +72,9 @@ async fn in_a_browser_an_operator_logs_in_filters_opens_a_failed_job_retries_it_
     control::pause(&system, "llm", "the browser test")
         .await
         .unwrap();
-    insert_many(&mut system.acquire().await.unwrap(), &seed())
-        .await
-        .unwrap();
+    let mut tx = fieldwork_core::db::begin_system(&system).await.unwrap();
+    insert_many(&mut tx, &seed()).await.unwrap();
+    tx.commit().await.unwrap();
     // The job that fails: a tenant's, failing its only attempt, then succeeding on a retry.
     let tenant: uuid::Uuid = sqlx::query_scalar(
         "INSERT INTO users (email, password_hash, business_name)

@@ -24,8 +24,10 @@ async fn enqueue(db: &TestDb, queue: &str, args: serde_json::Value, o: JobOption
     )
     .unwrap();
     let pool = db.system_pool();
-    let mut conn = pool.acquire().await.unwrap();
-    insert_many(&mut conn, &[job]).await.unwrap()[0]
+    let mut tx = fieldwork_core::db::begin_system(&pool).await.unwrap();
+    let id = insert_many(&mut tx, &[job]).await.unwrap()[0];
+    tx.commit().await.unwrap();
+    id
 }
 
 async fn page(client: &reqwest::Client, url: &str) -> (u16, String) {
@@ -288,9 +290,9 @@ async fn the_jobs_list_filters_by_state_kind_and_queue_and_pages_by_id() {
         })
         .collect();
     let pool = db.system_pool();
-    insert_many(&mut pool.acquire().await.unwrap(), &jobs)
-        .await
-        .unwrap();
+    let mut tx = fieldwork_core::db::begin_system(&pool).await.unwrap();
+    insert_many(&mut tx, &jobs).await.unwrap();
+    tx.commit().await.unwrap();
     enqueue(&db, "other", json!({}), JobOptions::default()).await;
     let rows = |html: &str| {
         html.matches("<td class=\"num\"><a href=\"/ops/jobs/")

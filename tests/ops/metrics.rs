@@ -75,9 +75,9 @@ async fn every_metric_has_help_a_base_unit_name_and_bounded_labels() {
     )
     .unwrap();
     let system = app.db.system_pool();
-    insert_many(&mut system.acquire().await.unwrap(), &[job])
-        .await
-        .unwrap();
+    let mut tx = fieldwork_core::db::begin_system(&system).await.unwrap();
+    insert_many(&mut tx, &[job]).await.unwrap();
+    tx.commit().await.unwrap();
     let client = reqwest::Client::new();
     let text = wait_for(
         Duration::from_secs(30),

@@ -2,7 +2,7 @@
 //! with a reqwest client and helpers that read the JSON envelope.
 
 use fieldwork_api::AppState;
-use fieldwork_core::config::Config;
+use fieldwork_core::config::{AuthSettings, Config, HttpSettings};
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use tokio::sync::oneshot;
@@ -14,6 +14,8 @@ pub struct TestApp {
     pub addr: std::net::SocketAddr,
     pub db: TestDb,
     pub pool: PgPool,
+    /// The served state: its throttles and hashing slots, for tests of their limits.
+    pub state: AppState,
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
 }
@@ -65,11 +67,20 @@ impl TestResponse {
 pub fn test_config(db_url: &str) -> Config {
     Config {
         database_url: db_url.to_owned(),
+        migrate_database_url: db_url.to_owned(),
         listen_addr: "127.0.0.1:0".parse().unwrap(),
         public_base_url: "http://localhost".to_owned(),
         session_ttl: std::time::Duration::from_secs(3600),
         db_max_connections: 8,
         log_json: false,
+        http: HttpSettings::default(),
+        // Every test client is 127.0.0.1: per-address limits that production needs would
+        // make tests that log in often fail; the abuse tests lower them again.
+        auth: AuthSettings {
+            login_per_ip_per_minute: 100_000,
+            register_per_ip_per_hour: 100_000,
+            ..AuthSettings::default()
+        },
     }
 }
 
@@ -84,12 +95,18 @@ impl TestApp {
         let pool = db.app_pool();
         let mut config = test_config(&db.url);
         adjust(&mut config);
+        Self::serve(db, pool, config).await
+    }
+
+    /// Serves the API for `db` on `pool` (e.g. a pool through PgBouncer).
+    pub async fn serve(db: TestDb, pool: PgPool, config: Config) -> TestApp {
         let state = AppState::new(pool.clone(), config);
+        let served = state.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
-            fieldwork_api::serve(listener, state, async move {
+            fieldwork_api::serve(listener, served, async move {
                 let _ = rx.await;
             })
             .await
@@ -99,6 +116,7 @@ impl TestApp {
             addr,
             db,
             pool,
+            state,
             client: reqwest::Client::new(),
             shutdown: Some(tx),
         }

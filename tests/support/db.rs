@@ -1,27 +1,62 @@
-//! A fresh database per test, cloned from a template that is migrated once per migration set.
+//! A fresh database per test, cloned from a template that is migrated once per migration set,
+//! with the production split of logins (ops/test.sh creates them):
+//! - `FIELDWORK_TEST_ADMIN_URL`: an administrator (a superuser on CI and in the throwaway
+//!   cluster) that creates and drops the databases and inspects rows past RLS;
+//! - `MIGRATE_DATABASE_URL`: the schema owner (NOSUPERUSER, CREATEROLE) the migrations run as;
+//! - `DATABASE_URL`: the runtime login (NOSUPERUSER NOINHERIT, member of `fieldwork_app` and
+//!   `fieldwork_system` only) every app pool, worker and test pool uses.
 //!
-//! `DATABASE_URL` names the server (any database on it; a superuser, as on CI and in the
-//! throwaway cluster of `ops/test.sh`). The template `fw_tpl_<hash of migrations>` is built
-//! under an advisory lock, so parallel test processes build it once; each test then gets
-//! `CREATE DATABASE fw_test_<uuid> TEMPLATE ...`, dropped again when the `TestDb` drops.
+//! The template `fw_tpl_<hash of migrations>` is built under an advisory lock, so parallel
+//! test processes build it once; each test then gets `CREATE DATABASE fw_test_<uuid> TEMPLATE
+//! ...` owned by the owner login, dropped again when the `TestDb` drops.
 
 use std::time::Duration;
 
 use fieldwork_core::db::{DbRole, MIGRATOR, PoolConfig};
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Connection, PgConnection, PgPool};
 use tokio::sync::OnceCell;
 
-/// The server URL tests run against.
-pub fn server_url() -> String {
-    std::env::var("DATABASE_URL").expect(
-        "DATABASE_URL is not set: run the tests with ops/test.sh, which provides a database",
-    )
+fn env_url(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} is not set: run the tests with ops/test.sh, which creates the logins \
+             (DATABASE_URL, MIGRATE_DATABASE_URL, FIELDWORK_TEST_ADMIN_URL)"
+        )
+    })
 }
 
-/// `DATABASE_URL` with its database name replaced.
+/// The administrator's URL (creates databases; a superuser).
+pub fn server_url() -> String {
+    env_url("FIELDWORK_TEST_ADMIN_URL")
+}
+
+/// The runtime login's URL (any database).
+pub fn runtime_url() -> String {
+    env_url("DATABASE_URL")
+}
+
+/// The schema owner's URL (any database).
+pub fn owner_url() -> String {
+    env_url("MIGRATE_DATABASE_URL")
+}
+
+/// The user name a URL logs in as.
+pub fn user_of(url: &str) -> String {
+    url.parse::<PgConnectOptions>()
+        .unwrap()
+        .get_username()
+        .to_owned()
+}
+
+/// The administrator's URL with its database name replaced.
 pub fn url_for(database: &str) -> String {
-    let mut url = url_parts(&server_url());
+    with_database(&server_url(), database)
+}
+
+/// `url` with its database name replaced.
+pub fn with_database(url: &str, database: &str) -> String {
+    let mut url = url_parts(url);
     url.database = database.to_owned();
     url.render()
 }
@@ -107,14 +142,20 @@ async fn template() -> &'static str {
                     .execute(&mut admin)
                     .await
                     .unwrap();
-                let q = format!("CREATE DATABASE {name}");
+                let q = format!("CREATE DATABASE {name} OWNER \"{}\"", user_of(&owner_url()));
                 sqlx::raw_sql(AssertSqlSafe(q))
                     .execute(&mut admin)
                     .await
                     .unwrap();
-                fieldwork_core::db::migrate(&url_for(&name))
+                // As production does it: migrations as the owner, which also makes the
+                // runtime login a member of the two runtime roles.
+                let owner = with_database(&owner_url(), &name);
+                fieldwork_core::db::migrate(&owner)
                     .await
-                    .expect("migrations apply");
+                    .expect("migrations apply as the owner login");
+                fieldwork_core::db::grant_runtime_login(&owner, &runtime_url())
+                    .await
+                    .expect("the owner grants the runtime roles");
                 let q = format!("COMMENT ON DATABASE {name} IS 'ready'");
                 sqlx::raw_sql(AssertSqlSafe(q))
                     .execute(&mut admin)
@@ -134,7 +175,10 @@ async fn template() -> &'static str {
 /// A migrated database of its own, dropped when this value drops.
 pub struct TestDb {
     pub name: String,
+    /// The runtime login's URL of this database (what the API and workers use).
     pub url: String,
+    /// The owner login's URL of this database.
+    pub owner_url: String,
 }
 
 impl TestDb {
@@ -142,7 +186,10 @@ impl TestDb {
         let template = template().await;
         let name = format!("fw_test_{}", uuid::Uuid::now_v7().simple());
         let mut admin = admin_connection().await;
-        let q = format!("CREATE DATABASE {name} TEMPLATE {template}");
+        let q = format!(
+            "CREATE DATABASE {name} TEMPLATE {template} OWNER \"{}\"",
+            user_of(&owner_url())
+        );
         // Cloning fails while another session is still attached to the template (a
         // concurrent clone's bookkeeping); retry briefly.
         let mut attempt = 0;
@@ -161,32 +208,40 @@ impl TestDb {
         }
         admin.close().await.ok();
         TestDb {
-            url: url_for(&name),
+            url: with_database(&runtime_url(), &name),
+            owner_url: with_database(&owner_url(), &name),
             name,
         }
     }
 
-    /// A pool as the application uses it: every connection runs as `fieldwork_app`.
+    /// A pool as the API uses it (the runtime login; its transactions run as `fieldwork_app`).
     pub fn app_pool(&self) -> PgPool {
         let mut cfg = PoolConfig::new(&self.url, "fieldwork-test");
         cfg.max_connections = 8;
         fieldwork_core::db::pool(&cfg, DbRole::App).unwrap()
     }
 
-    /// A pool as the worker's system path uses it (`fieldwork_system`).
+    /// A pool as the worker's system path uses it (the runtime login; `begin_system`).
     pub fn system_pool(&self) -> PgPool {
         let mut cfg = PoolConfig::new(&self.url, "fieldwork-test-system");
         cfg.max_connections = 8;
         fieldwork_core::db::pool(&cfg, DbRole::System).unwrap()
     }
 
-    /// A pool as the superuser `DATABASE_URL` names: for inspecting what really is stored.
+    /// A pool as the administrator (a superuser: RLS does not apply), for setting up and
+    /// inspecting what really is stored.
     pub async fn superuser_pool(&self) -> PgPool {
         PgPoolOptions::new()
             .max_connections(4)
-            .connect(&self.url)
+            .connect(&url_for(&self.name))
             .await
             .unwrap()
+    }
+
+    /// A single connection as the runtime login, outside any helper: what a compromised or
+    /// careless piece of code holding `DATABASE_URL` could do.
+    pub async fn runtime_connection(&self) -> PgConnection {
+        PgConnection::connect(&self.url).await.unwrap()
     }
 }
 

@@ -14,9 +14,11 @@ use crate::settings::{Secret, WorkerSettings, parse_queues};
 
 /// Fieldwork worker: runs jobs from the Postgres queue.
 ///
-/// Environment: DATABASE_URL (required), DB_MAX_CONNECTIONS (default 10, per pool: handlers
-/// beyond it wait for a connection), LOG_FORMAT (text|json), RUST_LOG, and the variables
-/// listed with each option below.
+/// Environment: DATABASE_URL (required: the runtime login, docs/SECURITY.md),
+/// MIGRATE_DATABASE_URL (bench only: the schema owner it migrates and vacuums as; default
+/// DATABASE_URL), DB_MAX_CONNECTIONS (default 10, per pool: handlers beyond it wait for a
+/// connection), LOG_FORMAT (text|json), RUST_LOG, and the variables listed with each option
+/// below. Behind PgBouncer in transaction mode: JOB_POLL_ONLY=true.
 #[derive(Debug, Parser)]
 #[command(name = "fieldwork-worker", version)]
 pub struct Cli {

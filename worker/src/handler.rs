@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use apalis_core::task::ExecutionContext;
 use chrono::{DateTime, Utc};
-use fieldwork_core::db::{TenantTx, begin_tenant};
+use fieldwork_core::db::{TenantTx, begin_system, begin_tenant};
 use fieldwork_core::ids::UserId;
 use fieldwork_core::queue::{ClaimedJob, JobId, complete_in_tx};
 use sqlx::{PgConnection, PgPool, Postgres, Transaction};
@@ -145,14 +145,14 @@ impl JobContext {
     }
 
     /// Opens the job's database transaction: `begin_tenant(app_pool, user_id)` for a tenant
-    /// job (the API's own helper, so RLS sees exactly that tenant), a `fieldwork_system`
-    /// transaction for a system job.
+    /// job (the API's own helper, so RLS sees exactly that tenant), `begin_system` (role
+    /// `fieldwork_system`) for a system job.
     pub async fn begin(&self) -> Result<JobTx, JobError> {
         match self.user_id() {
             Some(user) => Ok(JobTx::Tenant(
                 begin_tenant(&self.inner.app_pool, user).await?,
             )),
-            None => Ok(JobTx::System(self.inner.system_pool.begin().await?)),
+            None => Ok(JobTx::System(begin_system(&self.inner.system_pool).await?)),
         }
     }
 

@@ -27,6 +27,14 @@ async fn main() -> anyhow::Result<()> {
             let mut ctx =
                 WorkerContext::connect_with(&config.database_url, max_connections, settings)?;
             ctx.clients = clients;
+            match fieldwork_core::db::runtime_login_warnings(&ctx.system_pool).await {
+                Ok(warnings) => {
+                    for w in warnings {
+                        tracing::warn!("{w} (docs/SECURITY.md)");
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "could not check the runtime login's rights"),
+            }
             run_worker(ctx, shutdown_signal()).await?;
         }
         Command::Jobs { command } => {
@@ -36,7 +44,7 @@ async fn main() -> anyhow::Result<()> {
                 .context("jobs command failed")?;
         }
         Command::Bench { command } => {
-            bench::run(&config.database_url, command).await?;
+            bench::run(&config.database_url, &config.migrate_database_url, command).await?;
         }
     }
     Ok(())

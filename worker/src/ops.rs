@@ -66,8 +66,10 @@ pub async fn run(pool: &PgPool, command: JobsCommand) -> anyhow::Result<()> {
             Ok(())
         }
         JobsCommand::Cancel { id } => {
-            let mut conn = pool.acquire().await?;
-            match cancel(&mut conn, JobId(id)).await? {
+            let mut tx = fieldwork_core::db::begin_system(pool).await?;
+            let outcome = cancel(&mut tx, JobId(id)).await?;
+            tx.commit().await?;
+            match outcome {
                 CancelOutcome::Cancelled => println!("job {id} cancelled"),
                 CancelOutcome::Requested => {
                     println!("job {id} is running: cancellation requested from its handler")

@@ -1,13 +1,17 @@
-//! `/api/auth`: register, login (token in the body and an HttpOnly cookie), logout, me.
+//! `/api/auth`: register, login (token in the body and an HttpOnly cookie), logout, me. Every
+//! answer carries `Cache-Control: no-store` (set on these routes in `routes::router`). Login
+//! and registration are limited per client address; a login is validated before the throttle
+//! and the database see it, and only real failures count against an email.
 
 use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use fieldwork_core::ErrorCode;
-use fieldwork_core::auth::{self, LoginInput, RegisterInput, User};
+use fieldwork_core::auth::{self, LoginAttempt, LoginInput, RegisterInput, User};
 use serde_json::json;
 
+use crate::client_ip::ClientIp;
 use crate::envelope::{Created, Data};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, AuthUser, SESSION_COOKIE};
@@ -20,9 +24,30 @@ use crate::state::AppState;
     responses((status = 201, description = "The new account", body = Success<User>), AuthErrors))]
 pub async fn register(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(input): ApiJson<RegisterInput>,
 ) -> ApiResult<Created<User>> {
-    Ok(Created(auth::register(&state.pool, input).await?))
+    state
+        .register_per_ip
+        .check(ip)
+        .map_err(|secs| rate_limited("Too many registrations from this address.", secs))?;
+    Ok(Created(
+        auth::register(&state.pool, &state.hashing, input).await?,
+    ))
+}
+
+/// `RATE_LIMITED` with `Retry-After` and `details.retry_after_seconds`.
+fn rate_limited(message: &str, seconds: u64) -> ApiError {
+    ApiError::new(
+        ErrorCode::RateLimited,
+        format!("{message} Try again later."),
+    )
+    .with_details(json!({ "retry_after_seconds": seconds }))
+    .with_retry_after(seconds)
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::new(ErrorCode::Unauthorized, "Invalid email or password.")
 }
 
 /// Log in: the session token comes in the body and as the HttpOnly `session_token` cookie.
@@ -31,26 +56,27 @@ pub async fn register(
     responses((status = 200, description = "A new session", body = Success<LoginData>), AuthErrors))]
 pub async fn login(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     ApiJson(input): ApiJson<LoginInput>,
 ) -> ApiResult<Response> {
-    if let Some(seconds) = state.login_throttle.retry_after(&input.email) {
-        return Err(ApiError::new(
-            ErrorCode::RateLimited,
-            "Too many failed logins. Try again later.",
-        )
-        .with_details(json!({ "retry_after_seconds": seconds })));
+    state
+        .login_per_ip
+        .check(ip)
+        .map_err(|secs| rate_limited("Too many login attempts from this address.", secs))?;
+    // Input that cannot be anyone's credentials is refused here: it reaches neither the
+    // throttle (no entry per junk email) nor the database, and counts against no account.
+    let attempt = LoginAttempt::parse(input).map_err(|_| invalid_credentials())?;
+    let email = attempt.email().to_owned();
+    if let Some(seconds) = state.login_throttle.retry_after(&email) {
+        return Err(rate_limited("Too many failed logins.", seconds));
     }
-    let email = input.email.clone();
     let ttl =
         chrono::Duration::from_std(state.config.session_ttl).unwrap_or(chrono::Duration::days(30));
-    let session = match auth::login(&state.pool, input, ttl).await {
+    let session = match auth::login(&state.pool, &state.hashing, attempt, ttl).await {
         Ok(s) => s,
         Err(fieldwork_core::Error::Unauthorized) => {
             state.login_throttle.record_failure(&email);
-            return Err(ApiError::new(
-                ErrorCode::Unauthorized,
-                "Invalid email or password.",
-            ));
+            return Err(invalid_credentials());
         }
         Err(e) => return Err(e.into()),
     };
@@ -97,4 +123,14 @@ fn cookie_header(cookie: &str) -> HeaderMap {
         headers.insert(SET_COOKIE, value);
     }
     headers
+}
+
+/// Marks an auth response as never to be stored by a browser or proxy cache: they carry
+/// session tokens and account data.
+pub async fn no_store(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        HeaderValue::from_static("no-store"),
+    );
+    response
 }

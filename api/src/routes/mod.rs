@@ -40,11 +40,14 @@ pub fn router(state: AppState) -> Router {
 /// Every route with its OpenAPI operation. The only place routes are added: a route added
 /// anywhere else would be missing from the document (the OpenAPI tests would notice).
 pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
-    let api = OpenApiRouter::new()
+    let auth_routes = OpenApiRouter::new()
         .routes(routes!(auth::register))
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
         .routes(routes!(auth::me))
+        .layer(axum::middleware::map_response(auth::no_store));
+    let api = OpenApiRouter::new()
+        .merge(auth_routes)
         .routes(routes!(customers::list, customers::create))
         .routes(routes!(
             customers::get,

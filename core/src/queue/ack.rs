@@ -7,6 +7,7 @@ use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 
 use super::{JobId, JobState};
+use crate::db::begin_system;
 use crate::error::Result;
 
 /// An entry of a job's error history.
@@ -70,11 +71,38 @@ pub struct Finished {
     pub state: JobState,
 }
 
-/// Marks runs completed (one statement). Returns the ids actually completed: a missing id
-/// was no longer held by `worker` (its lease was rescued, or it was cancelled or completed
-/// in the handler's own transaction).
+/// Marks runs completed (one statement, in a `fieldwork_system` transaction). Returns the
+/// ids actually completed: a missing id was no longer held by `worker` (its lease was rescued,
+/// or it was cancelled or completed in the handler's own transaction).
 pub async fn complete_many(
     pool: &PgPool,
+    worker: &str,
+    runs: &[(JobId, i32)],
+) -> Result<Vec<JobId>> {
+    let (done, _) = acknowledge(pool, worker, runs, &[]).await?;
+    Ok(done)
+}
+
+/// Records completions and failures together in one `fieldwork_system` transaction (at most
+/// one statement each): what [`complete_many`] and [`fail_many`] return.
+pub async fn acknowledge(
+    pool: &PgPool,
+    worker: &str,
+    completes: &[(JobId, i32)],
+    failures: &[Failure],
+) -> Result<(Vec<JobId>, Vec<Finished>)> {
+    if completes.is_empty() && failures.is_empty() {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let mut tx = begin_system(pool).await?;
+    let done = complete_on(&mut tx, worker, completes).await?;
+    let finished = fail_on(&mut tx, worker, failures).await?;
+    tx.commit().await?;
+    Ok((done, finished))
+}
+
+async fn complete_on(
+    conn: &mut PgConnection,
     worker: &str,
     runs: &[(JobId, i32)],
 ) -> Result<Vec<JobId>> {
@@ -94,7 +122,7 @@ pub async fn complete_many(
     .bind(ids)
     .bind(attempts)
     .bind(worker)
-    .fetch_all(pool)
+    .fetch_all(conn)
     .await?;
     Ok(done.into_iter().map(JobId).collect())
 }
@@ -171,10 +199,19 @@ const FINISH_SQL: &str = concat!(
     RETURNING j.id, j.state"
 );
 
-/// Records runs that did not complete (one statement): retries with their backoff time,
-/// snoozes, discards and cancellations, each failure appended to the job's error history.
-/// Returns the jobs actually updated with their new state.
+/// Records runs that did not complete (one statement, in a `fieldwork_system` transaction):
+/// retries with their backoff time, snoozes, discards and cancellations, each failure appended
+/// to the job's error history. Returns the jobs actually updated with their new state.
 pub async fn fail_many(pool: &PgPool, worker: &str, failures: &[Failure]) -> Result<Vec<Finished>> {
+    let (_, finished) = acknowledge(pool, worker, &[], failures).await?;
+    Ok(finished)
+}
+
+async fn fail_on(
+    conn: &mut PgConnection,
+    worker: &str,
+    failures: &[Failure],
+) -> Result<Vec<Finished>> {
     if failures.is_empty() {
         return Ok(Vec::new());
     }
@@ -207,6 +244,6 @@ pub async fn fail_many(pool: &PgPool, worker: &str, failures: &[Failure]) -> Res
         .bind(ats)
         .bind(errors)
         .bind(worker)
-        .fetch_all(pool)
+        .fetch_all(conn)
         .await?)
 }

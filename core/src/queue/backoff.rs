@@ -1,7 +1,22 @@
 //! Retry delays: exponential backoff with jitter, so that jobs failing together (an SMTP
-//! server down) do not all come back in the same instant.
+//! server down) do not all come back in the same instant; and [`after`], which turns any
+//! delay (a handler's snooze or retry-after, `run_in`) into a time without overflowing.
 
 use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+/// Longest delay a job can be given: a year. Longer delays (a handler's snooze or retry-after,
+/// `JobOptions::run_in`) are clamped to it.
+pub const MAX_DELAY: Duration = Duration::from_secs(366 * 24 * 3600);
+
+/// `now + delay`, the delay clamped to [`MAX_DELAY`]: whatever a handler asks for, this never
+/// overflows (`DateTime + Duration` panics beyond year 262143).
+pub fn after(delay: Duration) -> DateTime<Utc> {
+    let delay = chrono::Duration::from_std(delay.min(MAX_DELAY)).unwrap_or(chrono::Duration::MAX);
+    let now = Utc::now();
+    now.checked_add_signed(delay).unwrap_or(now)
+}
 
 /// Jitter spread: a delay is drawn uniformly from ±20 % of its nominal value.
 pub const JITTER: f64 = 0.2;
@@ -48,6 +63,23 @@ mod tests {
         assert_eq!(got, vec![1, 2, 4, 8, 10, 10]);
         assert_eq!(nominal(0, base, max), base);
         assert_eq!(nominal(i32::MAX, base, max), max);
+    }
+
+    #[test]
+    fn huge_delays_clamp_to_a_year_instead_of_panicking() {
+        let now = Utc::now();
+        for delay in [
+            Duration::MAX,
+            Duration::from_secs(u64::MAX / 2),
+            Duration::from_secs(1 << 40),
+        ] {
+            let at = after(delay);
+            assert!(
+                at >= now + chrono::Duration::days(365)
+                    && at <= Utc::now() + chrono::Duration::days(367)
+            );
+        }
+        assert!(after(Duration::from_secs(60)) <= Utc::now() + chrono::Duration::seconds(61));
     }
 
     #[test]

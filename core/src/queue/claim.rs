@@ -11,6 +11,7 @@ use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
 use super::JobId;
+use crate::db::begin_system;
 use crate::error::Result;
 
 /// A job a worker holds: everything the handler and the acknowledgement need.
@@ -66,13 +67,15 @@ pub async fn claim(
     if limit == 0 {
         return Ok(Vec::new());
     }
+    let mut tx = begin_system(pool).await?;
     let mut jobs: Vec<ClaimedJob> = sqlx::query_as(CLAIM_SQL)
         .bind(queue)
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .bind(worker)
         .bind(lease.as_secs_f64())
-        .fetch_all(pool)
+        .fetch_all(&mut *tx)
         .await?;
+    tx.commit().await?;
     jobs.sort_unstable_by_key(|j| (j.priority, j.scheduled_at, j.id));
     Ok(jobs)
 }
@@ -86,6 +89,7 @@ pub async fn release(pool: &PgPool, worker: &str, jobs: &[(JobId, i32)]) -> Resu
     }
     let ids: Vec<i64> = jobs.iter().map(|(id, _)| id.0).collect();
     let attempts: Vec<i32> = jobs.iter().map(|(_, a)| *a).collect();
+    let mut tx = begin_system(pool).await?;
     let released: i64 = sqlx::query_scalar(
         "WITH r AS (
             UPDATE jobs j
@@ -104,7 +108,8 @@ pub async fn release(pool: &PgPool, worker: &str, jobs: &[(JobId, i32)]) -> Resu
     .bind(ids)
     .bind(attempts)
     .bind(worker)
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(u64::try_from(released).unwrap_or(0))
 }

@@ -8,6 +8,7 @@ use serde::Serialize;
 use sqlx::{FromRow, PgPool};
 
 use super::job::valid_queue_name;
+use crate::db::begin_system;
 use crate::error::{Error, Result};
 
 /// A paused queue.
@@ -32,6 +33,7 @@ fn checked(queue: &str) -> Result<&str> {
 /// Pauses `queue` (any valid name, also one without jobs yet). `by` says who, for the jobs
 /// page. Returns `false` if it was already paused (the first pause's time is kept).
 pub async fn pause(pool: &PgPool, queue: &str, by: &str) -> Result<bool> {
+    let mut tx = begin_system(pool).await?;
     let by: String = by.chars().take(200).collect();
     let changed: Option<String> = sqlx::query_scalar(
         "INSERT INTO job_queues (name, paused_at, paused_by) VALUES ($1, now(), $2)
@@ -42,13 +44,15 @@ pub async fn pause(pool: &PgPool, queue: &str, by: &str) -> Result<bool> {
     )
     .bind(checked(queue)?)
     .bind(by)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(changed.is_some())
 }
 
 /// Resumes `queue` and wakes its workers. Returns `false` if it was not paused.
 pub async fn resume(pool: &PgPool, queue: &str) -> Result<bool> {
+    let mut tx = begin_system(pool).await?;
     let changed: Option<String> = sqlx::query_scalar(
         "WITH r AS (
             UPDATE job_queues SET paused_at = NULL, paused_by = NULL, updated_at = now()
@@ -58,17 +62,19 @@ pub async fn resume(pool: &PgPool, queue: &str) -> Result<bool> {
          SELECT name FROM r, LATERAL pg_notify('fieldwork_jobs', name)",
     )
     .bind(checked(queue)?)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(changed.is_some())
 }
 
 /// Every paused queue, by name.
 pub async fn paused(pool: &PgPool) -> Result<Vec<PausedQueue>> {
+    let mut tx = begin_system(pool).await?;
     Ok(sqlx::query_as(
         "SELECT name, paused_at, paused_by FROM job_queues
           WHERE paused_at IS NOT NULL ORDER BY name",
     )
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?)
 }

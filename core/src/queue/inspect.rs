@@ -9,6 +9,7 @@ use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::{JobId, JobState};
+use crate::db::begin_system;
 use crate::error::{Error, Result};
 
 /// One job with every column an operator may need.
@@ -61,6 +62,7 @@ pub struct Page {
 /// Jobs matching `filter`, newest first. Only the filters that are set reach the statement,
 /// so the planner sees e.g. `state = 'discarded'` and can use the partial indexes.
 pub async fn page(pool: &PgPool, filter: &PageFilter) -> Result<Page> {
+    let mut tx = begin_system(pool).await?;
     let limit = filter.limit.clamp(1, 500);
     let mut q: QueryBuilder<Postgres> =
         QueryBuilder::new(format!("SELECT {COLUMNS} FROM jobs WHERE true"));
@@ -78,7 +80,7 @@ pub async fn page(pool: &PgPool, filter: &PageFilter) -> Result<Page> {
         q.push(" AND id < ").push_bind(before.0);
     }
     q.push(" ORDER BY id DESC LIMIT ").push_bind(limit + 1);
-    let mut jobs: Vec<JobDetail> = q.build_query_as().fetch_all(pool).await?;
+    let mut jobs: Vec<JobDetail> = q.build_query_as().fetch_all(&mut *tx).await?;
     let has_more = jobs.len() as i64 > limit;
     jobs.truncate(usize::try_from(limit).unwrap_or(0));
     Ok(Page { jobs, has_more })
@@ -86,11 +88,12 @@ pub async fn page(pool: &PgPool, filter: &PageFilter) -> Result<Page> {
 
 /// One job by id.
 pub async fn detail(pool: &PgPool, id: JobId) -> Result<Option<JobDetail>> {
+    let mut tx = begin_system(pool).await?;
     Ok(sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM jobs WHERE id = $1"
     )))
     .bind(id.0)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await?)
 }
 
@@ -106,6 +109,7 @@ pub struct Ahead {
 /// Where `job` (an available job) stands in its queue: the jobs claimed before it, counted
 /// on the fetch index in claim order `(priority, scheduled_at, id)`.
 pub async fn ahead(pool: &PgPool, job: &JobDetail) -> Result<Ahead> {
+    let mut tx = begin_system(pool).await?;
     let (higher_priority, same_priority): (i64, i64) = sqlx::query_as(
         "SELECT count(*) FILTER (WHERE priority < $2), count(*) FILTER (WHERE priority = $2)
            FROM jobs
@@ -116,7 +120,7 @@ pub async fn ahead(pool: &PgPool, job: &JobDetail) -> Result<Ahead> {
     .bind(job.priority)
     .bind(job.scheduled_at)
     .bind(job.id.0)
-    .fetch_one(pool)
+    .fetch_one(&mut *tx)
     .await?;
     Ok(Ahead {
         higher_priority,
@@ -135,6 +139,7 @@ pub struct Finished {
 /// Jobs finalized (completed, cancelled, discarded) in the last `secs` seconds, per queue
 /// and state (on `jobs_finalized_idx`).
 pub async fn finished_since(pool: &PgPool, secs: f64) -> Result<Vec<Finished>> {
+    let mut tx = begin_system(pool).await?;
     Ok(sqlx::query_as(
         "SELECT queue, state, count(*) AS jobs FROM jobs
           WHERE state IN ('completed', 'cancelled', 'discarded')
@@ -142,13 +147,14 @@ pub async fn finished_since(pool: &PgPool, secs: f64) -> Result<Vec<Finished>> {
           GROUP BY queue, state ORDER BY queue, state",
     )
     .bind(secs)
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?)
 }
 
 /// Discards a waiting job (scheduled, available, retryable) for good, recording who did it
 /// in its error history. Running jobs are refused (cancel them), finished ones too.
 pub async fn discard(pool: &PgPool, id: JobId, by: &str) -> Result<()> {
+    let mut tx = begin_system(pool).await?;
     let row: Option<(JobState, bool)> = sqlx::query_as(
         "WITH target AS (
             SELECT id, state AS old_state FROM jobs WHERE id = $1 FOR UPDATE
@@ -166,8 +172,9 @@ pub async fn discard(pool: &PgPool, id: JobId, by: &str) -> Result<()> {
     )
     .bind(id.0)
     .bind(by.chars().take(200).collect::<String>())
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await?;
+    tx.commit().await?;
     match row {
         None => Err(Error::NotFound("job not found")),
         Some((_, true)) => Ok(()),

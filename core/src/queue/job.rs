@@ -56,8 +56,7 @@ impl JobOptions {
     }
 
     pub fn run_in(self, delay: Duration) -> Self {
-        let delay = chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX);
-        self.run_at(Utc::now() + delay)
+        self.run_at(super::backoff::after(delay))
     }
 
     pub fn priority(mut self, priority: i16) -> Self {

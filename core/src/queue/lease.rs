@@ -7,6 +7,7 @@ use std::time::Duration;
 use sqlx::PgPool;
 
 use super::{JobId, metrics};
+use crate::db::begin_system;
 use crate::error::Result;
 
 /// What a heartbeat learned about one held job.
@@ -30,6 +31,7 @@ pub async fn heartbeat(
     }
     let ids: Vec<i64> = held.iter().map(|(id, _)| id.0).collect();
     let attempts: Vec<i32> = held.iter().map(|(_, a)| *a).collect();
+    let mut tx = begin_system(pool).await?;
     let rows: Vec<(i64, bool)> = sqlx::query_as(
         "UPDATE jobs j SET lease_expires_at = now() + make_interval(secs => $4)
           WHERE j.id = ANY(ARRAY(SELECT unnest($1::bigint[])))
@@ -41,8 +43,9 @@ pub async fn heartbeat(
     .bind(attempts)
     .bind(worker)
     .bind(lease.as_secs_f64())
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(rows
         .into_iter()
         .map(|(id, cancel_requested)| Renewed {
@@ -52,9 +55,33 @@ pub async fn heartbeat(
         .collect())
 }
 
+/// Of `ids`, the jobs `worker` runs whose cancellation was requested (`cancel_requested_at`
+/// set). A `fieldwork_job_cancel` notification is only a hint — any session may send one — so
+/// a worker stops a handler only for the ids this returns. One statement for any number.
+pub async fn cancel_requested(pool: &PgPool, worker: &str, ids: &[JobId]) -> Result<Vec<JobId>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<i64> = ids.iter().map(|id| id.0).collect();
+    let mut tx = begin_system(pool).await?;
+    let requested: Vec<i64> = sqlx::query_scalar(
+        "SELECT j.id FROM jobs j
+          WHERE j.id = ANY(ARRAY(SELECT unnest($1::bigint[])))
+            AND j.cancel_requested_at IS NOT NULL
+            AND j.state::text = 'running' AND j.attempted_by = $2",
+    )
+    .bind(ids)
+    .bind(worker)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(requested.into_iter().map(JobId).collect())
+}
+
 /// Returns up to `limit` running jobs whose lease expired to `retryable` (due now) or
 /// `discarded`, recording "lease expired" in their error history. Returns how many.
 pub async fn rescue_expired(pool: &PgPool, limit: i64) -> Result<u64> {
+    let mut tx = begin_system(pool).await?;
     let rows: Vec<(String, String, super::JobState)> = sqlx::query_as(
         "WITH stuck AS (
             SELECT id FROM jobs
@@ -77,8 +104,9 @@ pub async fn rescue_expired(pool: &PgPool, limit: i64) -> Result<u64> {
          RETURNING j.queue, j.kind, j.state",
     )
     .bind(limit)
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
+    tx.commit().await?;
     for (queue, kind, state) in &rows {
         metrics::rescued(queue, kind);
         if *state == super::JobState::Discarded {

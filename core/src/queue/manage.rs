@@ -7,6 +7,7 @@ use std::time::Duration;
 use sqlx::{PgConnection, PgPool};
 
 use super::{JobId, JobState};
+use crate::db::begin_system;
 use crate::error::{Error, Result};
 
 /// What a cancellation did.
@@ -89,10 +90,12 @@ pub async fn cancel_by_unique_key(
 /// Makes a finished or waiting job available again now (operators). A discarded job gets
 /// one more attempt. Running jobs are refused.
 pub async fn retry(pool: &PgPool, id: JobId) -> Result<()> {
-    let row: Option<(JobState,)> = sqlx::query_as("SELECT state FROM jobs WHERE id = $1")
-        .bind(id.0)
-        .fetch_optional(pool)
-        .await?;
+    let mut tx = begin_system(pool).await?;
+    let row: Option<(JobState,)> =
+        sqlx::query_as("SELECT state FROM jobs WHERE id = $1 FOR UPDATE")
+            .bind(id.0)
+            .fetch_optional(&mut *tx)
+            .await?;
     match row {
         None => return Err(Error::NotFound("job not found")),
         Some((JobState::Running,)) => {
@@ -111,13 +114,14 @@ pub async fn retry(pool: &PgPool, id: JobId) -> Result<()> {
          SELECT queue FROM r, LATERAL pg_notify('fieldwork_jobs', queue)",
     )
     .bind(id.0)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await
     .map_err(|e| {
         crate::error::on_constraint("jobs_unique_key_idx", e, || {
             Error::Conflict("another live job has the same unique key".into())
         })
     })?;
+    tx.commit().await?;
     updated
         .map(|_| ())
         .ok_or_else(|| Error::InvalidState("job changed state meanwhile".into()))
@@ -134,6 +138,7 @@ pub async fn prune(
 ) -> Result<u64> {
     let mut total = 0;
     for _ in 0..max_batches {
+        let mut tx = begin_system(pool).await?;
         let deleted = sqlx::query(
             "DELETE FROM jobs WHERE id = ANY(ARRAY(
                 SELECT id FROM jobs
@@ -146,9 +151,10 @@ pub async fn prune(
         .bind(keep_completed.as_secs_f64())
         .bind(keep_discarded.as_secs_f64())
         .bind(batch)
-        .execute(pool)
+        .execute(&mut *tx)
         .await?
         .rows_affected();
+        tx.commit().await?;
         total += deleted;
         if deleted < u64::try_from(batch).unwrap_or(0) {
             break;

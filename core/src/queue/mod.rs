@@ -3,8 +3,8 @@
 //! and metrics. The worker crate runs it; the API only enqueues and cancels.
 //!
 //! Tenant code enqueues on its tenant transaction (`fieldwork_app`, RLS): the job's
-//! `user_id` is that transaction's tenant. Claim, ack, heartbeat, rescue, prune and cron run
-//! on the system pool (`fieldwork_system`).
+//! `user_id` is that transaction's tenant. Claim, ack, heartbeat, rescue, prune and cron each
+//! run in a `fieldwork_system` transaction (`db::begin_system`) on the pool they are given.
 
 pub mod ack;
 pub mod backoff;
@@ -22,7 +22,9 @@ pub mod stats;
 
 use serde::{Deserialize, Serialize};
 
-pub use ack::{ErrorEntry, Failure, Resolution, complete_in_tx, complete_many, fail_many};
+pub use ack::{
+    ErrorEntry, Failure, Resolution, acknowledge, complete_in_tx, complete_many, fail_many,
+};
 pub use claim::{ClaimedJob, claim, release};
 pub use enqueue::{Enqueued, enqueue, enqueue_with, insert, insert_many};
 pub use job::{Job, JobOptions, NewJob};

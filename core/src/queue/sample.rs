@@ -15,6 +15,7 @@ use sqlx::PgPool;
 use sqlx::types::Json;
 
 use super::JobState;
+use crate::db::begin_system;
 use crate::error::Result;
 
 /// Jobs of one queue in one live state.
@@ -124,6 +125,7 @@ macro_rules! sample_expr {
 /// refreshing it right now. Returns whether this call took the sample. Cheap when it does
 /// not: one row, skipped if locked.
 pub async fn sample_if_due(pool: &PgPool, worker: &str, interval_secs: f64) -> Result<bool> {
+    let mut tx = begin_system(pool).await?;
     let taken: Option<bool> = sqlx::query_scalar(concat!(
         "WITH due AS (
             SELECT singleton FROM job_stats
@@ -138,17 +140,19 @@ pub async fn sample_if_due(pool: &PgPool, worker: &str, interval_secs: f64) -> R
     ))
     .bind(worker)
     .bind(interval_secs)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok(taken.unwrap_or(false))
 }
 
 /// The stored sample (`None` before the first one). One primary-key read.
 pub async fn read(pool: &PgPool) -> Result<Option<StoredSample>> {
+    let mut tx = begin_system(pool).await?;
     type Row = (Option<DateTime<Utc>>, Option<String>, Json<Sample>);
     let row: Option<Row> =
         sqlx::query_as("SELECT sampled_at, sampled_by, sample FROM job_stats WHERE singleton")
-            .fetch_optional(pool)
+            .fetch_optional(&mut *tx)
             .await?;
     Ok(row.and_then(|(at, by, Json(sample))| {
         at.map(|sampled_at| StoredSample {
@@ -161,8 +165,9 @@ pub async fn read(pool: &PgPool) -> Result<Option<StoredSample>> {
 
 /// A fresh sample, computed now and not stored (the jobs page).
 pub async fn live(pool: &PgPool) -> Result<Sample> {
+    let mut tx = begin_system(pool).await?;
     let Json(sample): Json<Sample> = sqlx::query_scalar(concat!("SELECT ", sample_expr!()))
-        .fetch_one(pool)
+        .fetch_one(&mut *tx)
         .await?;
     Ok(sample)
 }

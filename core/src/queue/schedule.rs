@@ -11,12 +11,14 @@ use sqlx::PgPool;
 use super::Enqueued;
 use super::enqueue::insert;
 use super::job::NewJob;
+use crate::db::begin_system;
 use crate::error::Result;
 
 /// Makes up to `limit` due jobs available; returns `(queue, count)` for each queue that got
 /// work (and was notified). Safe to run from every worker at once (`SKIP LOCKED`).
 pub async fn promote_due(pool: &PgPool, limit: i64) -> Result<Vec<(String, i64)>> {
-    Ok(sqlx::query_as(
+    let mut tx = begin_system(pool).await?;
+    let promoted = sqlx::query_as(
         "WITH due AS (
             SELECT id FROM jobs
              WHERE state IN ('scheduled', 'retryable') AND scheduled_at <= now()
@@ -33,17 +35,22 @@ pub async fn promote_due(pool: &PgPool, limit: i64) -> Result<Vec<(String, i64)>
          SELECT queue, n FROM per_queue, LATERAL pg_notify('fieldwork_jobs', queue)",
     )
     .bind(limit)
-    .fetch_all(pool)
-    .await?)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(promoted)
 }
 
 /// When the earliest waiting job is due, if any.
 pub async fn next_due(pool: &PgPool) -> Result<Option<DateTime<Utc>>> {
-    Ok(sqlx::query_scalar(
+    let mut tx = begin_system(pool).await?;
+    let due = sqlx::query_scalar(
         "SELECT min(scheduled_at) FROM jobs WHERE state IN ('scheduled', 'retryable')",
     )
-    .fetch_one(pool)
-    .await?)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(due)
 }
 
 /// Fires tick `tick` of schedule `name` unless some worker already did: returns the
@@ -56,7 +63,7 @@ pub async fn fire_tick(
     worker: &str,
     mut job: NewJob,
 ) -> Result<Option<Enqueued>> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin_system(pool).await?;
     let won: Option<String> = sqlx::query_scalar(
         "INSERT INTO job_cron (name, last_tick, fired_by) VALUES ($1, $2, $3)
          ON CONFLICT (name) DO UPDATE

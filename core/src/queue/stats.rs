@@ -7,6 +7,7 @@ use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
 use super::{JobId, JobState};
+use crate::db::begin_system;
 use crate::error::Result;
 
 /// Jobs of one queue in one state.
@@ -19,11 +20,14 @@ pub struct StateCount {
 
 /// Counts per queue and state (a full scan: for operators, not for every scrape).
 pub async fn counts(pool: &PgPool) -> Result<Vec<StateCount>> {
-    Ok(sqlx::query_as(
+    let mut tx = begin_system(pool).await?;
+    let out = sqlx::query_as(
         "SELECT queue, state, count(*) AS count FROM jobs GROUP BY queue, state ORDER BY queue, state",
     )
-    .fetch_all(pool)
-    .await?)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(out)
 }
 
 /// Available jobs of one queue: how many and how long the oldest has waited.
@@ -36,13 +40,16 @@ pub struct QueueDepth {
 
 /// Depth per queue, read from the small partial fetch index.
 pub async fn depths(pool: &PgPool) -> Result<Vec<QueueDepth>> {
-    Ok(sqlx::query_as(
+    let mut tx = begin_system(pool).await?;
+    let out = sqlx::query_as(
         "SELECT queue, count(*) AS available,
                 coalesce(extract(epoch FROM now() - min(scheduled_at)), 0)::float8 AS oldest_age_seconds
            FROM jobs WHERE state = 'available' GROUP BY queue",
     )
-    .fetch_all(pool)
-    .await?)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(out)
 }
 
 /// Table health for bloat alerts: live and dead tuples, sizes of table and indexes.
@@ -55,14 +62,17 @@ pub struct TableHealth {
 }
 
 pub async fn table_health(pool: &PgPool) -> Result<TableHealth> {
-    Ok(sqlx::query_as(
+    let mut tx = begin_system(pool).await?;
+    let out = sqlx::query_as(
         "SELECT coalesce(s.n_live_tup, 0) AS live_tuples, coalesce(s.n_dead_tup, 0) AS dead_tuples,
                 pg_table_size('jobs') AS table_bytes, pg_indexes_size('jobs') AS index_bytes
            FROM (SELECT 1) one
            LEFT JOIN pg_stat_user_tables s ON s.relid = 'jobs'::regclass",
     )
-    .fetch_one(pool)
-    .await?)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(out)
 }
 
 /// One job as operators see it.
@@ -97,7 +107,8 @@ pub struct ListFilter {
 
 /// Jobs matching the filter, newest first.
 pub async fn list(pool: &PgPool, filter: &ListFilter) -> Result<Vec<JobRow>> {
-    Ok(sqlx::query_as(
+    let mut tx = begin_system(pool).await?;
+    let out = sqlx::query_as(
         "SELECT id, state, queue, kind, user_id, priority, attempt, max_attempts, scheduled_at,
                 created_at, attempted_by, finalized_at, unique_key, args, errors
            FROM jobs
@@ -111,18 +122,23 @@ pub async fn list(pool: &PgPool, filter: &ListFilter) -> Result<Vec<JobRow>> {
     .bind(filter.queue.as_deref())
     .bind(filter.kind.as_deref())
     .bind(filter.limit.clamp(1, 10_000))
-    .fetch_all(pool)
-    .await?)
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(out)
 }
 
 /// One job by id.
 pub async fn get(pool: &PgPool, id: JobId) -> Result<Option<JobRow>> {
-    Ok(sqlx::query_as(
+    let mut tx = begin_system(pool).await?;
+    let out = sqlx::query_as(
         "SELECT id, state, queue, kind, user_id, priority, attempt, max_attempts, scheduled_at,
                 created_at, attempted_by, finalized_at, unique_key, args, errors
            FROM jobs WHERE id = $1",
     )
     .bind(id.0)
-    .fetch_optional(pool)
-    .await?)
+    .fetch_optional(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(out)
 }

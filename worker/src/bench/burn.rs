@@ -4,6 +4,7 @@
 
 use std::time::{Duration, Instant};
 
+use fieldwork_core::db::begin_system;
 use fieldwork_core::queue::metrics::completed_count;
 use fieldwork_core::queue::{JobOptions, NewJob, insert_many};
 use sqlx::PgPool;
@@ -23,7 +24,12 @@ pub struct Shape {
     pub inserters: usize,
 }
 
-pub async fn run(database_url: &str, system: &PgPool, shape: Shape) -> anyhow::Result<()> {
+pub async fn run(
+    database_url: &str,
+    owner_url: &str,
+    system: &PgPool,
+    shape: Shape,
+) -> anyhow::Result<()> {
     let Shape {
         jobs,
         concurrency,
@@ -33,7 +39,7 @@ pub async fn run(database_url: &str, system: &PgPool, shape: Shape) -> anyhow::R
     let batch = shape.batch.max(1);
     let inserters = shape.inserters.max(1);
     // Start from a vacuumed table, not from the dead tuples of an earlier run.
-    owner_sql(database_url, "VACUUM ANALYZE jobs").await;
+    owner_sql(owner_url, "VACUUM ANALYZE jobs").await;
     let template = NewJob::new(&NoopJob {}, JobOptions::default())?;
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -41,14 +47,16 @@ pub async fn run(database_url: &str, system: &PgPool, shape: Shape) -> anyhow::R
         let share = jobs / inserters + usize::from(i < jobs % inserters);
         let (pool, template) = (system.clone(), template.clone());
         tasks.push(tokio::spawn(async move {
-            let mut conn = pool.acquire().await?;
             let mut left = share;
             let mut statements = Vec::new();
             while left > 0 {
                 let n = left.min(batch);
                 let rows = vec![template.clone(); n];
                 let t = Instant::now();
-                insert_many(&mut conn, &rows).await?;
+                // One system transaction per statement, as autocommit was.
+                let mut tx = begin_system(&pool).await?;
+                insert_many(&mut tx, &rows).await?;
+                tx.commit().await?;
                 statements.push(t.elapsed());
                 left -= n;
             }
@@ -70,7 +78,7 @@ pub async fn run(database_url: &str, system: &PgPool, shape: Shape) -> anyhow::R
         statements.last().map_or(0.0, |d| d.as_secs_f64() * 1000.0)
     );
     // Fresh statistics, as autovacuum would soon provide.
-    owner_sql(database_url, "ANALYZE jobs").await;
+    owner_sql(owner_url, "ANALYZE jobs").await;
 
     let settings = WorkerSettings {
         queues: vec![QueueSettings {
@@ -107,12 +115,14 @@ pub async fn run(database_url: &str, system: &PgPool, shape: Shape) -> anyhow::R
     let (rss, peak) = rss_kib();
     let _ = stop_tx.send(());
     worker.await??;
+    let mut tx = begin_system(system).await?;
     let span: f64 = sqlx::query_scalar(
         "SELECT extract(epoch FROM max(finalized_at) - min(attempted_at))::float8
            FROM jobs WHERE queue = 'bench'",
     )
-    .fetch_one(system)
+    .fetch_one(&mut *tx)
     .await?;
+    tx.commit().await?;
     println!(
         "drain {jobs} jobs with concurrency {concurrency}, buffer {buffer}, batch {batch}: \
          {:.0} ms = {:.0} jobs/s (first claim to last ack; wall incl. start-up {:.0} ms)",
@@ -128,10 +138,10 @@ pub async fn run(database_url: &str, system: &PgPool, shape: Shape) -> anyhow::R
     Ok(())
 }
 
-/// Runs maintenance as the user `DATABASE_URL` names (the table owner; the pools switch to
-/// roles that may not vacuum). Best effort.
-pub(super) async fn owner_sql(database_url: &str, sql: &'static str) {
-    match <sqlx::PgConnection as sqlx::Connection>::connect(database_url).await {
+/// Runs maintenance as the table owner (`MIGRATE_DATABASE_URL`; the runtime roles may not
+/// vacuum). Best effort.
+pub(super) async fn owner_sql(owner_url: &str, sql: &'static str) {
+    match <sqlx::PgConnection as sqlx::Connection>::connect(owner_url).await {
         Ok(mut owner) => {
             if let Err(e) = sqlx::query(sql).execute(&mut owner).await {
                 eprintln!("{sql}: {e}");

@@ -2,8 +2,9 @@
 //! drains them with an in-process worker (jobs/s for both, peak RSS during the drain);
 //! `latency` feeds single jobs at a steady rate to an idle worker (enqueue→start
 //! percentiles); `scrape` times the worker's `/metrics` with a full jobs table. Run it from a
-//! release build against a migrated database it may write to: it uses (and empties) the
-//! queue `bench` (`scrape` also `bench.email` and `bench.llm`).
+//! release build against a database it may write to: it migrates it as `MIGRATE_DATABASE_URL`
+//! (the owner; also vacuums as it), runs as `DATABASE_URL` (the runtime login) like any worker,
+//! and uses (and empties) the queue `bench` (`scrape` also `bench.email` and `bench.llm`).
 
 mod burn;
 mod scrape;
@@ -19,8 +20,13 @@ use crate::jobs::bench_noop::{LATENCIES, NoopJob, record_latencies};
 use crate::settings::{QueueSettings, WorkerSettings};
 use crate::{WorkerContext, run_worker};
 
-pub async fn run(database_url: &str, command: BenchCommand) -> anyhow::Result<()> {
-    db::migrate(database_url).await?;
+pub async fn run(
+    database_url: &str,
+    migrate_database_url: &str,
+    command: BenchCommand,
+) -> anyhow::Result<()> {
+    db::migrate(migrate_database_url).await?;
+    db::grant_runtime_login(migrate_database_url, database_url).await?;
     let mut cfg = PoolConfig::new(database_url, "fieldwork-bench");
     cfg.max_connections = 8;
     let system = db::pool(&cfg, DbRole::System)?;
@@ -52,7 +58,7 @@ pub async fn run(database_url: &str, command: BenchCommand) -> anyhow::Result<()
                 buffer,
                 inserters,
             };
-            burn::run(database_url, &system, shape).await
+            burn::run(database_url, migrate_database_url, &system, shape).await
         }
         BenchCommand::Latency {
             rate,
@@ -61,7 +67,7 @@ pub async fn run(database_url: &str, command: BenchCommand) -> anyhow::Result<()
         } => latency(database_url, &system, rate, seconds, concurrency).await,
         BenchCommand::Scrape { jobs, mix, scrapes } => {
             let shape = scrape::Shape { jobs, mix, scrapes };
-            scrape::run(database_url, &system, shape).await
+            scrape::run(database_url, migrate_database_url, &system, shape).await
         }
     };
     clean(&system).await?;
@@ -71,9 +77,11 @@ pub async fn run(database_url: &str, command: BenchCommand) -> anyhow::Result<()
 
 /// Removes every job of the bench queue.
 async fn clean(pool: &PgPool) -> anyhow::Result<()> {
+    let mut tx = db::begin_system(pool).await?;
     sqlx::query("DELETE FROM jobs WHERE queue = 'bench'")
-        .execute(pool)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -129,12 +137,12 @@ async fn latency(
     let template = NewJob::new(&NoopJob {}, JobOptions::default())?;
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate.max(1) as f64));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut conn = system.acquire().await?;
     for _ in 0..total {
         ticker.tick().await;
-        insert(&mut conn, template.clone()).await?;
+        let mut tx = db::begin_system(system).await?;
+        insert(&mut tx, template.clone()).await?;
+        tx.commit().await?;
     }
-    drop(conn);
     let waited = Instant::now();
     let mut samples = loop {
         let n = LATENCIES

@@ -13,6 +13,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use super::burn::owner_sql;
 use crate::settings::{QueueSettings, WorkerSettings};
 use crate::{WorkerContext, run_worker};
+use fieldwork_core::db::begin_system;
 
 const QUEUES: [&str; 3] = ["bench", "bench.email", "bench.llm"];
 
@@ -43,18 +44,25 @@ const FILL_SQL: &str = "
                         ELSE now() - make_interval(secs => (i % 3600)::float8) END AS at
               FROM generate_series($1::bigint, $2::bigint) i) s";
 
-pub async fn run(database_url: &str, system: &PgPool, shape: Shape) -> anyhow::Result<()> {
+pub async fn run(
+    database_url: &str,
+    owner_url: &str,
+    system: &PgPool,
+    shape: Shape,
+) -> anyhow::Result<()> {
     if shape.mix != "backlog" && shape.mix != "mixed" {
         anyhow::bail!("--mix must be backlog or mixed");
     }
     for q in QUEUES {
         control::pause(system, q, "fieldwork-worker bench scrape").await?;
     }
-    let result = measure(database_url, system, &shape).await;
+    let result = measure(database_url, owner_url, system, &shape).await;
+    let mut tx = begin_system(system).await?;
     sqlx::query("DELETE FROM jobs WHERE queue = ANY($1)")
         .bind(&QUEUES[..])
-        .execute(system)
+        .execute(&mut *tx)
         .await?;
+    tx.commit().await?;
     for q in QUEUES {
         control::resume(system, q).await?;
     }
@@ -67,12 +75,14 @@ async fn fill(system: &PgPool, shape: &Shape) -> anyhow::Result<()> {
     let mut from = 1usize;
     while from <= shape.jobs {
         let to = (from + chunk - 1).min(shape.jobs);
+        let mut tx = begin_system(system).await?;
         sqlx::query(FILL_SQL)
             .bind(i64::try_from(from)?)
             .bind(i64::try_from(to)?)
             .bind(&shape.mix)
-            .execute(system)
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         from = to + 1;
     }
     println!(
@@ -84,12 +94,19 @@ async fn fill(system: &PgPool, shape: &Shape) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn measure(database_url: &str, system: &PgPool, shape: &Shape) -> anyhow::Result<()> {
+async fn measure(
+    database_url: &str,
+    owner_url: &str,
+    system: &PgPool,
+    shape: &Shape,
+) -> anyhow::Result<()> {
     fill(system, shape).await?;
-    owner_sql(database_url, "VACUUM ANALYZE jobs").await;
+    owner_sql(owner_url, "VACUUM ANALYZE jobs").await;
+    let mut tx = begin_system(system).await?;
     let total: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs")
-        .fetch_one(system)
+        .fetch_one(&mut *tx)
         .await?;
+    tx.commit().await?;
     println!("jobs in the table: {total}");
 
     let timed = |label: &'static str, runs: Vec<Duration>| {

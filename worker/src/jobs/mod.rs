@@ -6,6 +6,7 @@
 
 pub mod bench_noop;
 pub mod extract_ticket_attributes;
+pub mod prune_sessions;
 #[cfg(feature = "test-kinds")]
 pub mod test_kinds;
 
@@ -19,6 +20,7 @@ pub fn registry(settings: &WorkerSettings, clients: &Clients) -> Registry {
     let mut registry = Registry::default();
     // Domain kinds (messages, extraction, audit fan-out) register here as they arrive.
     extract_ticket_attributes::register(&mut registry, clients.extractor.clone());
+    prune_sessions::register(&mut registry);
     if settings.test_kinds {
         bench_noop::register(&mut registry);
         #[cfg(feature = "test-kinds")]
@@ -45,15 +47,16 @@ pub fn schedules(
     clients: &Clients,
 ) -> Result<Vec<CronSchedule>, String> {
     let _ = clients;
-    #[allow(unused_mut)]
     let mut list = Vec::new();
-    // Domain schedules (reminder scans, pruning) are added here as they arrive.
+    // Workers with the test kinds fire none of the domain schedules: a wall-clock tick would
+    // add jobs tests do not expect (tests enqueue those kinds themselves).
+    if !settings.test_kinds {
+        list.push(prune_sessions::schedule()?);
+    }
     #[cfg(feature = "test-kinds")]
     if let (true, Some(expr)) = (settings.test_kinds, settings.test_cron.as_deref()) {
         list.push(test_kinds::cron_schedule(expr)?);
     }
-    #[cfg(not(feature = "test-kinds"))]
-    let _ = settings;
     Ok(list)
 }
 

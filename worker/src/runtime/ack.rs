@@ -10,9 +10,8 @@ use std::time::{Duration, Instant};
 
 use apalis_core::error::{AbortError, BoxDynError, RetryAfterError};
 use apalis_core::task::Task;
-use chrono::Utc;
 use fieldwork_core::queue::{
-    ErrorEntry, Failure, JobId, JobState, Resolution, complete_many, fail_many, metrics,
+    ErrorEntry, Failure, JobId, JobState, Resolution, acknowledge, metrics,
 };
 use futures_util::future::BoxFuture;
 use sqlx::PgPool;
@@ -136,13 +135,8 @@ async fn flush(pool: &PgPool, worker: &str, held: &Held, acks: Vec<AckMsg>) {
         .collect();
     let mut delay = Duration::from_millis(50);
     let (done, finished) = loop {
-        let result = async {
-            let done = complete_many(pool, worker, &completes).await?;
-            let finished = fail_many(pool, worker, &failures).await?;
-            Ok::<_, fieldwork_core::Error>((done, finished))
-        }
-        .await;
-        match result {
+        // One fieldwork_system transaction for both statements.
+        match acknowledge(pool, worker, &completes, &failures).await {
             Ok(r) => break r,
             Err(e) => {
                 tracing::warn!(error = %e, jobs = acks.len(), "acknowledging failed; retrying");
@@ -253,7 +247,7 @@ where
 /// An error raised by a layer around the handler (not by the handler itself).
 fn outcome_of_layer_error(e: BoxDynError, attempt: i32) -> Outcome {
     if let Some(r) = e.downcast_ref::<RetryAfterError>() {
-        let at = Utc::now() + chrono::Duration::from_std(r.get_duration()).unwrap_or_default();
+        let at = fieldwork_core::queue::backoff::after(r.get_duration());
         return Outcome::Failed(Resolution::Retry {
             at,
             error: ErrorEntry::new(attempt, "retry_after", e.to_string()),
@@ -270,7 +264,7 @@ fn outcome_of_layer_error(e: BoxDynError, attempt: i32) -> Outcome {
         Duration::from_secs(3600),
     );
     Outcome::Failed(Resolution::Retry {
-        at: Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default(),
+        at: fieldwork_core::queue::backoff::after(delay),
         error: ErrorEntry::new(attempt, "error", e.to_string()),
     })
 }

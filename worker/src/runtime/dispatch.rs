@@ -46,8 +46,10 @@ impl Dispatcher {
     }
 }
 
+/// When a delayed run is due: clamped to `backoff::MAX_DELAY`, so a handler's huge snooze or
+/// retry-after never panics the worker.
 fn after(delay: Duration) -> chrono::DateTime<Utc> {
-    Utc::now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::MAX / 2)
+    fieldwork_core::queue::backoff::after(delay)
 }
 
 fn panic_message(p: &(dyn std::any::Any + Send)) -> String {

@@ -186,7 +186,13 @@ impl Held {
             .collect()
     }
 
-    /// Signals the running handler of `id` (if held here) to stop.
+    /// Whether this process holds `id`.
+    pub fn holds(&self, id: JobId) -> bool {
+        self.lock().contains_key(&id.0)
+    }
+
+    /// Signals the running handler of `id` (if held here) to stop. Callers have confirmed the
+    /// request in the database (heartbeat, `cancel::check_loop`).
     pub fn cancel(&self, id: JobId) {
         if let Some(e) = self.lock().get(&id.0) {
             e.cancel.cancel();

@@ -1,6 +1,6 @@
 //! LISTEN/NOTIFY wake-ups: one connection per process listens for new work (payload: queue,
 //! or `:scheduled`) and for cancellations (payload: job id) and relays them to fetchers, the
-//! scheduler and running handlers. Lost connections reconnect; everything is woken after a
+//! scheduler and — after the database confirms them (`cancel`) — running handlers. Lost connections reconnect; everything is woken after a
 //! reconnect in case a notification was missed. Not used in poll-only mode.
 
 use std::sync::Arc;
@@ -55,8 +55,9 @@ pub async fn run(shared: Arc<Shared>) {
 
 fn dispatch(shared: &Shared, channel: &str, payload: &str) {
     if channel == CANCEL_CHANNEL {
+        // A hint only: any session may NOTIFY. The checker confirms it in the database.
         if let Ok(id) = payload.parse::<i64>() {
-            shared.held.cancel(JobId(id));
+            shared.cancel_hints.hint(shared, JobId(id));
         }
         return;
     }

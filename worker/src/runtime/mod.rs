@@ -5,6 +5,7 @@
 
 pub mod ack;
 pub mod backend;
+pub mod cancel;
 pub mod cron;
 pub mod dispatch;
 pub mod held;
@@ -55,6 +56,8 @@ pub struct Shared {
     /// Raised when shutdown starts: stop claiming, stop the loops (not the heartbeat).
     pub stop: watch::Sender<bool>,
     pub scheduler_wake: Notify,
+    /// Cancel notifications waiting for the database to confirm them.
+    pub cancel_hints: cancel::CancelHints,
 }
 
 /// A worker id no other process start shares.
@@ -104,7 +107,11 @@ pub async fn run(
         settings,
         clients,
     } = ctx;
-    sqlx::query("SELECT 1").execute(&system_pool).await?;
+    // Fail fast when the database or the system role is unreachable.
+    fieldwork_core::db::begin_system(&system_pool)
+        .await?
+        .rollback()
+        .await?;
     let registry = Arc::new(jobs::registry(&settings, &clients));
     let schedules =
         jobs::schedules(&settings, &clients).map_err(fieldwork_core::Error::Internal)?;
@@ -134,6 +141,7 @@ pub async fn run(
         acker: acker.clone(),
         stop,
         scheduler_wake: Notify::new(),
+        cancel_hints: cancel::CancelHints::default(),
     });
     tracing::info!(
         worker = %worker_id,
@@ -151,6 +159,7 @@ pub async fn run(
     ))];
     if !settings.poll_only {
         tasks.push(tokio::spawn(listener::run(shared.clone())));
+        tasks.push(tokio::spawn(cancel::check_loop(shared.clone())));
     }
     tasks.push(tokio::spawn(maintenance::scheduler_loop(shared.clone())));
     tasks.push(tokio::spawn(maintenance::rescue_loop(shared.clone())));

@@ -258,20 +258,26 @@ pub async fn act(
         "discard" => inspect::discard(&state.pool, id, "an operator (jobs page)")
             .await
             .map(|()| "discarded"),
-        "cancel" => match state.pool.acquire().await {
-            Ok(mut conn) => cancel(&mut conn, id).await.and_then(|o| match o {
-                CancelOutcome::Cancelled => Ok("cancelled"),
-                CancelOutcome::Requested => Ok("cancel_requested"),
-                CancelOutcome::AlreadyFinalized(s) => Err(fieldwork_core::Error::InvalidState(
-                    format!("the job already finished ({})", s.as_str()),
-                )),
-            }),
-            Err(e) => Err(e.into()),
-        },
+        "cancel" => cancel_job(&state.pool, id).await,
         _ => return state.error(StatusCode::NOT_FOUND, "No such action."),
     };
     match result {
         Ok(code) => Redirect::to(&format!("/ops/jobs/{id}?notice={code}")).into_response(),
         Err(e) => state.core_error(e),
+    }
+}
+
+/// Cancels a waiting job, or asks a running one to stop, on the system path.
+async fn cancel_job(pool: &sqlx::PgPool, id: JobId) -> fieldwork_core::Result<&'static str> {
+    let mut tx = fieldwork_core::db::begin_system(pool).await?;
+    let outcome = cancel(&mut tx, id).await?;
+    tx.commit().await?;
+    match outcome {
+        CancelOutcome::Cancelled => Ok("cancelled"),
+        CancelOutcome::Requested => Ok("cancel_requested"),
+        CancelOutcome::AlreadyFinalized(s) => Err(fieldwork_core::Error::InvalidState(format!(
+            "the job already finished ({})",
+            s.as_str()
+        ))),
     }
 }
