@@ -9,9 +9,12 @@ use fieldwork_core::telemetry::{init_tracing, shutdown_signal};
 
 /// Fieldwork HTTP API.
 ///
-/// Environment: DATABASE_URL (required), LISTEN_ADDR (default 127.0.0.1:8000),
-/// PUBLIC_BASE_URL, SESSION_TTL_DAYS (default 30), DB_MAX_CONNECTIONS (default 10),
-/// LOG_FORMAT (text|json), RUST_LOG.
+/// Environment: DATABASE_URL (required), APP_SECRET (required to serve: signs unsubscribe
+/// links, at least 32 characters), LISTEN_ADDR (default 127.0.0.1:8000), PUBLIC_BASE_URL
+/// (default http://LISTEN_ADDR; links in emails), SESSION_TTL_DAYS (default 30),
+/// DB_MAX_CONNECTIONS (default 10), LOG_FORMAT (text|json), RUST_LOG; for the messages the
+/// API schedules and previews: QUIET_HOURS (default 21:00-08:00, or off), REMINDER_LEAD_HOURS
+/// (default 24), SERVICE_REMINDER_DAYS (default 180), MESSAGE_CATCH_UP (e.g. custom=24h).
 #[derive(Debug, Parser)]
 #[command(name = "fieldwork-api", version)]
 struct Cli {
@@ -49,6 +52,7 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("migrations applied");
         }
         Command::Serve => {
+            config.require_app_secret()?;
             let mut pool_config = PoolConfig::new(&config.database_url, "fieldwork-api");
             pool_config.max_connections = config.db_max_connections;
             let pool = db::pool(&pool_config, DbRole::App)?;

@@ -73,16 +73,17 @@ pub async fn log_change(
     changes: Map<String, Value>,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO audit_log (id, user_id, entity_type, entity_id, action, changes, actor_id, request_id)
-         VALUES ($1, app_current_user_id(), $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO audit_log (id, user_id, entity_type, entity_id, action, changes, actor_id, request_id, actor_type)
+         VALUES ($1, app_current_user_id(), $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(new_id())
     .bind(entity_type)
     .bind(entity_id)
     .bind(action.as_str())
     .bind(Value::Object(changes))
-    .bind(actor.user_id.0)
+    .bind(actor.actor_id())
     .bind(actor.request_id.as_deref())
+    .bind(actor.actor_type())
     .execute(conn)
     .await?;
     Ok(())
@@ -104,7 +105,10 @@ pub struct AuditEntry {
     /// `{field: {"old": ..., "new": ...}}`.
     #[schema(value_type = Object)]
     pub changes: Value,
+    /// The user, or the customer when `actor_type` is `customer`; null for `system`.
     pub actor_id: Option<Uuid>,
+    /// `user` (the business), `customer` (through an email link) or `system` (the worker).
+    pub actor_type: String,
     pub request_id: Option<String>,
     pub created_at: DateTime<Utc>,
 }
@@ -148,7 +152,7 @@ pub async fn list(
 ) -> Result<Page<AuditEntry>> {
     let after = Cursor::after_id(params.cursor)?;
     let rows: Vec<AuditEntry> = sqlx::query_as(
-        "SELECT id, entity_type, entity_id, action, changes, actor_id, request_id, created_at
+        "SELECT id, entity_type, entity_id, action, changes, actor_id, actor_type, request_id, created_at
            FROM audit_log
           WHERE ($1::text IS NULL OR entity_type = $1)
             AND ($2::uuid IS NULL OR entity_id = $2)
@@ -168,7 +172,7 @@ pub async fn list(
 /// One audit entry by id.
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<AuditEntry> {
     sqlx::query_as(
-        "SELECT id, entity_type, entity_id, action, changes, actor_id, request_id, created_at
+        "SELECT id, entity_type, entity_id, action, changes, actor_id, actor_type, request_id, created_at
            FROM audit_log WHERE id = $1",
     )
     .bind(id)

@@ -1,10 +1,15 @@
 //! `fieldwork-worker bench`: like `river bench`. `burn` inserts N no-op jobs in batches and
 //! drains them with an in-process worker (jobs/s for both, peak RSS during the drain);
 //! `latency` feeds single jobs at a steady rate to an idle worker (enqueue→start
-//! percentiles). Run it from a release build against a migrated database it may write to:
-//! it uses (and empties) the queue `bench`.
+//! percentiles); `messages` sends scheduled messages through the real SMTP path to the
+//! in-process [`smtp_sink`] (messages/s, send lag). Run it from a release build against a
+//! migrated database it may write to: it uses (and empties) the queue `bench`, and its own
+//! tenants for `messages`.
 
 mod burn;
+mod messages;
+pub mod received;
+pub mod smtp_sink;
 
 use std::time::{Duration, Instant};
 
@@ -51,6 +56,22 @@ pub async fn run(database_url: &str, command: BenchCommand) -> anyhow::Result<()
                 inserters,
             };
             burn::run(database_url, &system, shape).await
+        }
+        BenchCommand::Messages {
+            messages: n,
+            concurrency,
+            buffer,
+            tenants,
+            rate,
+        } => {
+            let shape = messages::Shape {
+                messages: n,
+                concurrency,
+                buffer,
+                tenants,
+                rate,
+            };
+            messages::run(database_url, &system, shape).await
         }
         BenchCommand::Latency {
             rate,

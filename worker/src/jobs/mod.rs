@@ -5,6 +5,7 @@
 //! `runtime::cron`). Handlers get their outside clients from [`Clients`], built once.
 
 pub mod bench_noop;
+pub mod send_message;
 #[cfg(feature = "test-kinds")]
 pub mod test_kinds;
 
@@ -15,9 +16,9 @@ use crate::settings::WorkerSettings;
 
 /// Every job kind this worker runs. Add new kinds here.
 pub fn registry(settings: &WorkerSettings, clients: &Clients) -> Registry {
-    let _ = clients;
     let mut registry = Registry::default();
     // Domain kinds (messages, extraction, audit fan-out) register here as they arrive.
+    send_message::register(&mut registry, &settings.messages, clients);
     if settings.test_kinds {
         bench_noop::register(&mut registry);
         #[cfg(feature = "test-kinds")]
@@ -48,4 +49,5 @@ pub fn schedules(
 /// exporter is installed.
 pub fn describe_metrics() {
     // Each kind with metrics of its own adds its `describe_metrics()` call here.
+    send_message::describe_metrics();
 }
