@@ -106,8 +106,14 @@ pub async fn run(database_url: &str, system: &PgPool, shape: Shape) -> anyhow::R
     Ok(())
 }
 
-/// Tenants, one customer per 20 messages, and the messages with their send jobs.
-async fn seed(app: &PgPool, shape: &Shape, first_due: DateTime<Utc>) -> anyhow::Result<Vec<UserId>> {
+/// Tenants, one customer per 20 messages, and custom messages with their send jobs, the first
+/// due at `first_due` (the rest at `shape.rate` per second, or all then). Also used by the
+/// crash test.
+pub async fn seed(
+    app: &PgPool,
+    shape: &Shape,
+    first_due: DateTime<Utc>,
+) -> anyhow::Result<Vec<UserId>> {
     let tenants = shape.tenants.max(1);
     let mut users = Vec::with_capacity(tenants);
     for t in 0..tenants {

@@ -7,7 +7,7 @@
 //! tenants for `messages`.
 
 mod burn;
-mod messages;
+pub mod messages;
 pub mod received;
 pub mod smtp_sink;
 

@@ -35,6 +35,8 @@ struct Shared {
     accepted: AtomicUsize,
     connections: AtomicUsize,
     keep: bool,
+    /// Milliseconds to wait before accepting a message (a slow server).
+    delay_ms: AtomicUsize,
 }
 
 /// A running sink; stops listening when dropped.
@@ -100,6 +102,12 @@ impl SmtpSink {
                 remaining,
             },
         );
+    }
+
+    /// Waits `delay` after each message's data before accepting it, like a busy server.
+    pub fn set_delay(&self, delay: Duration) {
+        let ms = usize::try_from(delay.as_millis()).unwrap_or(usize::MAX);
+        self.shared.delay_ms.store(ms, Ordering::Relaxed);
     }
 
     /// Messages accepted so far (all of them, also when not kept).
@@ -221,6 +229,10 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> 
                     reply(&mut out, "552 5.3.4 Message too big").await?;
                     continue;
                 };
+                let delay = shared.delay_ms.load(Ordering::Relaxed);
+                if delay > 0 {
+                    tokio::time::sleep(Duration::from_millis(delay as u64)).await;
+                }
                 let n = shared.accepted.fetch_add(1, Ordering::AcqRel) + 1;
                 if shared.keep {
                     let message = Received::new(

@@ -1,0 +1,11 @@
+//! Scheduled messages end to end: the API, an in-process worker and a real SMTP server
+//! (`SmtpSink`) in every test; the crash test runs real worker processes.
+
+mod crash;
+mod delivery;
+mod failures;
+mod flows;
+mod harness;
+mod quiet_hours;
+mod skips;
+mod unsubscribe;
