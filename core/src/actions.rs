@@ -15,9 +15,7 @@ use crate::error::{Error, Result};
 use crate::fields::{JsonInput, from_json_value};
 use crate::ids::Actor;
 use crate::invoices::{self, Invoice, InvoiceRef, MarkInvoicePaid, VoidInvoice};
-use crate::messages::{
-    self, MessageRef, MessageSettings, ScheduleCustomMessage, ScheduledMessage,
-};
+use crate::messages::{self, MessageRef, MessageSettings, ScheduleCustomMessage, ScheduledMessage};
 use crate::tickets::{
     self, CancelTicket, CloseOutTicket, ConfirmAttributes, ScheduleTicket, StartTicket, Ticket,
 };
@@ -265,9 +263,7 @@ pub async fn execute(
         }
         Action::TicketStart(p) => O::Ticket(tickets::start(conn, actor, p).await?),
         Action::TicketCancel(p) => O::Ticket(tickets::cancel(conn, actor, p).await?),
-        Action::TicketCloseOut(p) => {
-            O::Ticket(tickets::close_out(conn, actor, p, settings).await?)
-        }
+        Action::TicketCloseOut(p) => O::Ticket(tickets::close_out(conn, actor, p, settings).await?),
         Action::TicketConfirmAttributes(p) => {
             O::Customer(tickets::confirm_attributes(conn, actor, p).await?)
         }

@@ -89,6 +89,54 @@ pub async fn log_change(
     Ok(())
 }
 
+/// One row for [`log_changes`].
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    pub actor: Actor,
+    pub entity_type: &'static str,
+    pub entity_id: Uuid,
+    pub action: AuditAction,
+    pub changes: Map<String, Value>,
+}
+
+/// Appends many audit rows in one statement (batch work such as the message sender), with
+/// exactly what [`log_change`] would write for each.
+pub async fn log_changes(conn: &mut PgConnection, records: &[AuditRecord]) -> Result<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = records.iter().map(|_| new_id()).collect();
+    sqlx::query(
+        "INSERT INTO audit_log (id, user_id, entity_type, entity_id, action, changes, actor_id, request_id, actor_type)
+         SELECT r.id, app_current_user_id(), r.entity_type, r.entity_id, r.action, r.changes,
+                r.actor_id, r.request_id, r.actor_type
+           FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::jsonb[], $6::uuid[],
+                       $7::text[], $8::text[])
+                AS r(id, entity_type, entity_id, action, changes, actor_id, request_id, actor_type)",
+    )
+    .bind(ids)
+    .bind(records.iter().map(|r| r.entity_type).collect::<Vec<_>>())
+    .bind(records.iter().map(|r| r.entity_id).collect::<Vec<_>>())
+    .bind(records.iter().map(|r| r.action.as_str()).collect::<Vec<_>>())
+    .bind(
+        records
+            .iter()
+            .map(|r| Value::Object(r.changes.clone()))
+            .collect::<Vec<_>>(),
+    )
+    .bind(records.iter().map(|r| r.actor.actor_id()).collect::<Vec<_>>())
+    .bind(
+        records
+            .iter()
+            .map(|r| r.actor.request_id.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(records.iter().map(|r| r.actor.actor_type()).collect::<Vec<_>>())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Renders an entity for diffing. Entities serialise infallibly; a failure here is a bug.
 pub fn snapshot<T: Serialize>(entity: &T) -> Result<Value> {
     serde_json::to_value(entity).map_err(|e| Error::Internal(format!("audit snapshot: {e}")))

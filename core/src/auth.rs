@@ -149,7 +149,9 @@ pub async fn register(pool: &PgPool, input: RegisterInput) -> Result<User> {
     );
     c.check("password", password_field(&input.password));
     let timezone = c
-        .check_opt("timezone", input.timezone, |v| TimeZone::parse(&v).map(Some))
+        .check_opt("timezone", input.timezone, |v| {
+            TimeZone::parse(&v).map(Some)
+        })
         .unwrap_or_default();
     c.finish()?;
     let (Some(email), Some(business_name)) = (email, business_name) else {
@@ -293,8 +295,15 @@ pub async fn update_me(pool: &PgPool, actor: &Actor, patch: UserPatch) -> Result
     .await?;
     let changes = compute_changes(&snapshot(&current)?, &snapshot(&updated)?);
     if !changes.is_empty() {
-        audit::log_change(&mut tx, actor, "user", updated.id, AuditAction::Update, changes)
-            .await?;
+        audit::log_change(
+            &mut tx,
+            actor,
+            "user",
+            updated.id,
+            AuditAction::Update,
+            changes,
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(updated)

@@ -68,7 +68,8 @@ impl Config {
                 )));
             }
         };
-        let messages = MessageSettings::from_vars(&public_base_url, var).map_err(Error::Internal)?;
+        let messages =
+            MessageSettings::from_vars(&public_base_url, var).map_err(Error::Internal)?;
         Ok(Config {
             database_url,
             listen_addr,

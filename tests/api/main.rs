@@ -4,6 +4,7 @@
 mod actions;
 mod auth;
 mod bad_input;
+mod business_timezone;
 mod customers;
 mod docs;
 mod invoices;

@@ -290,11 +290,11 @@ async fn message_transitions_are_exactly_the_legal_ones() {
                             skip_reason = CASE WHEN $2 = 'skipped' THEN 'too_late' END
                       WHERE id = $1::uuid",
                 )
-                    .bind(&id)
-                    .bind(state)
-                    .execute(&su)
-                    .await
-                    .unwrap();
+                .bind(&id)
+                .bind(state)
+                .execute(&su)
+                .await
+                .unwrap();
             }
             let path = format!("/api/data/scheduled_messages/{id}");
             let before = stored(&app, "scheduled_messages", &id).await;

@@ -21,8 +21,16 @@ fn worker_bin() -> PathBuf {
         return PathBuf::from(p);
     }
     let exe = std::env::current_exe().unwrap();
-    let bin = exe.parent().and_then(|d| d.parent()).unwrap().join("fieldwork-worker");
-    assert!(bin.exists(), "{} is missing: run ops/test.sh (it builds it)", bin.display());
+    let bin = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .unwrap()
+        .join("fieldwork-worker");
+    assert!(
+        bin.exists(),
+        "{} is missing: run ops/test.sh (it builds it)",
+        bin.display()
+    );
     bin
 }
 
@@ -70,13 +78,21 @@ async fn three_workers_send_1200_messages_through_two_kill_9s_none_lost_duplicat
         tenants: 3,
         rate: 0,
     };
-    seed(&db.app_pool(), &shape, chrono::Utc::now()).await.unwrap();
+    seed(&db.app_pool(), &shape, chrono::Utc::now())
+        .await
+        .unwrap();
     let mut workers: Vec<tokio::process::Child> = (0..3).map(|_| spawn(&db, &sink.url())).collect();
     let started = Instant::now();
     let mut held_at_kill = Vec::new();
     for threshold in [300, 700] {
         let deadline = Instant::now() + Duration::from_secs(180);
-        while count(&su, "SELECT count(*) FROM scheduled_messages WHERE status = 'sent'").await < threshold {
+        while count(
+            &su,
+            "SELECT count(*) FROM scheduled_messages WHERE status = 'sent'",
+        )
+        .await
+            < threshold
+        {
             assert!(Instant::now() < deadline, "no progress to {threshold}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -99,7 +115,13 @@ async fn three_workers_send_1200_messages_through_two_kill_9s_none_lost_duplicat
         workers[0] = spawn(&db, &sink.url());
     }
     let deadline = Instant::now() + Duration::from_secs(300);
-    while count(&su, "SELECT count(*) FROM scheduled_messages WHERE status = 'sent'").await < total as i64 {
+    while count(
+        &su,
+        "SELECT count(*) FROM scheduled_messages WHERE status = 'sent'",
+    )
+    .await
+        < total as i64
+    {
         assert!(Instant::now() < deadline, "not every message was sent");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -109,7 +131,9 @@ async fn three_workers_send_1200_messages_through_two_kill_9s_none_lost_duplicat
     let received = sink.received();
     let mut per_id: HashMap<String, usize> = HashMap::new();
     for m in &received {
-        *per_id.entry(m.message_id().unwrap_or_default()).or_default() += 1;
+        *per_id
+            .entry(m.message_id().unwrap_or_default())
+            .or_default() += 1;
     }
     let duplicates = received.len() - per_id.len();
     let bound: i64 = held_at_kill.iter().sum();
@@ -126,7 +150,11 @@ async fn three_workers_send_1200_messages_through_two_kill_9s_none_lost_duplicat
     }
     assert_eq!(per_id.len(), total, "every message reached the server");
     assert_eq!(
-        count(&su, "SELECT count(*) FROM scheduled_messages WHERE status <> 'sent'").await,
+        count(
+            &su,
+            "SELECT count(*) FROM scheduled_messages WHERE status <> 'sent'"
+        )
+        .await,
         0,
         "every row is sent"
     );

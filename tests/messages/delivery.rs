@@ -16,7 +16,10 @@ async fn a_scheduled_visit_is_confirmed_by_email_with_both_parts_and_the_local_t
         .customer(json!({"first_name": "Ada", "last_name": "Lovelace", "email": "ada@example.com", "timezone": "America/New_York"}))
         .await;
     let ticket = h
-        .create("tickets", json!({"customer_id": c["id"], "title": "Boiler service"}))
+        .create(
+            "tickets",
+            json!({"customer_id": c["id"], "title": "Boiler service"}),
+        )
         .await;
     h.act(
         "ticket",
@@ -25,9 +28,15 @@ async fn a_scheduled_visit_is_confirmed_by_email_with_both_parts_and_the_local_t
     )
     .await;
     let messages = h.messages_of(c["id"].as_str().unwrap()).await;
-    let types: Vec<&str> = messages.iter().map(|m| m["message_type"].as_str().unwrap()).collect();
+    let types: Vec<&str> = messages
+        .iter()
+        .map(|m| m["message_type"].as_str().unwrap())
+        .collect();
     assert_eq!(types, ["appointment_confirmation", "appointment_reminder"]);
-    assert_eq!(messages[1]["scheduled_for"], "2030-06-30T14:00:00Z", "24 h before");
+    assert_eq!(
+        messages[1]["scheduled_for"], "2030-06-30T14:00:00Z",
+        "24 h before"
+    );
     assert_eq!(messages[1]["status"], "pending");
     let id = messages[0]["id"].as_str().unwrap();
     let sent = h.wait_status(id, "sent").await;
@@ -38,8 +47,14 @@ async fn a_scheduled_visit_is_confirmed_by_email_with_both_parts_and_the_local_t
     assert_eq!(mail.rcpt_to, ["ada@example.com"]);
     assert_eq!(mail.mail_from, "noreply@localhost");
     assert_eq!(mail.header("From").unwrap(), "Biz <noreply@localhost>");
-    assert_eq!(mail.header("To").unwrap(), "\"Ada Lovelace\" <ada@example.com>");
-    assert_eq!(mail.header("Subject").unwrap(), "Your visit with Biz is booked");
+    assert_eq!(
+        mail.header("To").unwrap(),
+        "\"Ada Lovelace\" <ada@example.com>"
+    );
+    assert_eq!(
+        mail.header("Subject").unwrap(),
+        "Your visit with Biz is booked"
+    );
     assert_eq!(mail.message_id().unwrap(), format!("<{id}@localhost>"));
     let unsubscribe = mail.header("List-Unsubscribe").unwrap();
     assert!(unsubscribe.starts_with("<http://localhost/u/") && unsubscribe.ends_with('>'));
@@ -47,7 +62,11 @@ async fn a_scheduled_visit_is_confirmed_by_email_with_both_parts_and_the_local_t
         mail.header("List-Unsubscribe-Post").unwrap(),
         "List-Unsubscribe=One-Click"
     );
-    assert!(mail.header("Content-Type").unwrap().starts_with("multipart/alternative"));
+    assert!(
+        mail.header("Content-Type")
+            .unwrap()
+            .starts_with("multipart/alternative")
+    );
     let shown = "Monday, 1 July 2030 at 10:00 EDT (America/New_York)";
     let text = mail.part("text/plain").unwrap();
     let html = mail.part("text/html").unwrap();
@@ -61,11 +80,20 @@ async fn a_scheduled_visit_is_confirmed_by_email_with_both_parts_and_the_local_t
         .as_array()
         .unwrap()
         .iter()
-        .map(|e| (e["action"].as_str().unwrap(), e["actor_type"].as_str().unwrap()))
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap(),
+                e["actor_type"].as_str().unwrap(),
+            )
+        })
         .collect();
     assert_eq!(
         steps,
-        [("schedule", "user"), ("claim", "system"), ("send", "system")]
+        [
+            ("schedule", "user"),
+            ("claim", "system"),
+            ("send", "system")
+        ]
     );
 }
 
@@ -73,7 +101,9 @@ async fn a_scheduled_visit_is_confirmed_by_email_with_both_parts_and_the_local_t
 async fn every_pending_message_has_exactly_one_send_job_through_every_change() {
     let mut h = Harness::start().await;
     h.stop_worker().await;
-    let c = h.customer(json!({"first_name": "Jo", "email": "jo@example.com"})).await;
+    let c = h
+        .customer(json!({"first_name": "Jo", "email": "jo@example.com"}))
+        .await;
     let cid = c["id"].as_str().unwrap();
     let m = h.custom(cid, "2030-01-01T10:00:00Z").await;
     let id = m["id"].as_str().unwrap();
@@ -84,35 +114,51 @@ async fn every_pending_message_has_exactly_one_send_job_through_every_change() {
 
     let path = format!("/api/data/scheduled_messages/{id}");
     h.app
-        .patch(&path, &h.token, json!({"scheduled_for": "2030-02-01T10:00:00Z"}))
+        .patch(
+            &path,
+            &h.token,
+            json!({"scheduled_for": "2030-02-01T10:00:00Z"}),
+        )
         .await
         .data();
     let jobs = h.live_jobs(id).await;
     assert_eq!(jobs.len(), 1, "moved, not doubled");
     assert_eq!(jobs[0].1.to_rfc3339(), "2030-02-01T10:00:00+00:00");
 
-    h.act("message", "send_now", json!({"message_id": id})).await;
+    h.act("message", "send_now", json!({"message_id": id}))
+        .await;
     let jobs = h.live_jobs(id).await;
     assert_eq!(jobs.len(), 1);
     assert_eq!(jobs[0].0, "available", "due now");
 
     h.act("message", "cancel", json!({"message_id": id})).await;
-    assert!(h.live_jobs(id).await.is_empty(), "cancelled with its message");
+    assert!(
+        h.live_jobs(id).await.is_empty(),
+        "cancelled with its message"
+    );
 
     let other = h.custom(cid, "2030-01-01T10:00:00Z").await;
     let other_id = other["id"].as_str().unwrap();
     h.app
-        .delete(&format!("/api/data/scheduled_messages/{other_id}"), &h.token)
+        .delete(
+            &format!("/api/data/scheduled_messages/{other_id}"),
+            &h.token,
+        )
         .await
         .data();
-    assert!(h.live_jobs(other_id).await.is_empty(), "deleted with its message");
+    assert!(
+        h.live_jobs(other_id).await.is_empty(),
+        "deleted with its message"
+    );
 }
 
 #[tokio::test]
 async fn the_preview_is_exactly_what_the_customer_receives() {
     let h = Harness::start().await;
     let c = h
-        .customer(json!({"first_name": "Kim", "email": "kim@example.com", "timezone": "Europe/Berlin"}))
+        .customer(
+            json!({"first_name": "Kim", "email": "kim@example.com", "timezone": "Europe/Berlin"}),
+        )
         .await;
     let m = h
         .act(
@@ -122,13 +168,28 @@ async fn the_preview_is_exactly_what_the_customer_receives() {
         )
         .await;
     let id = m["id"].as_str().unwrap();
-    let preview = h.get(&format!("/api/data/scheduled_messages/{id}/preview")).await;
+    let preview = h
+        .get(&format!("/api/data/scheduled_messages/{id}/preview"))
+        .await;
     assert_eq!(preview["to"], "kim@example.com");
     assert_eq!(preview["subject"], "Winter <check>");
     assert_eq!(preview["timezone"], "Europe/Berlin");
-    assert!(preview["send_at_local"].as_str().unwrap().ends_with("+01:00")
-        || preview["send_at_local"].as_str().unwrap().ends_with("+02:00"));
-    assert!(preview["html"].as_str().unwrap().contains("&amp; bring tools"));
+    assert!(
+        preview["send_at_local"]
+            .as_str()
+            .unwrap()
+            .ends_with("+01:00")
+            || preview["send_at_local"]
+                .as_str()
+                .unwrap()
+                .ends_with("+02:00")
+    );
+    assert!(
+        preview["html"]
+            .as_str()
+            .unwrap()
+            .contains("&amp; bring tools")
+    );
 
     h.wait_status(id, "sent").await;
     let mail = h.mail_of(id).await;
@@ -145,7 +206,10 @@ async fn the_preview_is_exactly_what_the_customer_receives() {
     // Another business cannot preview it.
     let other = h.app.signup("other@example.com").await;
     h.app
-        .get(&format!("/api/data/scheduled_messages/{id}/preview"), &other)
+        .get(
+            &format!("/api/data/scheduled_messages/{id}/preview"),
+            &other,
+        )
         .await
         .assert_error(404, "NOT_FOUND");
 }
@@ -160,7 +224,9 @@ async fn without_smtp_url_each_email_is_written_to_the_outbox_as_an_eml_file() {
         outbox_dir: outbox.clone(),
         ..MailSettings::default()
     });
-    let c = h.customer(json!({"first_name": "Quinn", "email": "quinn@example.com"})).await;
+    let c = h
+        .customer(json!({"first_name": "Quinn", "email": "quinn@example.com"}))
+        .await;
     let ticket = h
         .create(
             "tickets",
@@ -173,7 +239,10 @@ async fn without_smtp_url_each_email_is_written_to_the_outbox_as_an_eml_file() {
     h.wait_status(id, "sent").await;
     let file = outbox.join(format!("{id}.eml"));
     let eml = std::fs::read_to_string(&file).unwrap();
-    assert!(eml.contains(&format!("Message-ID: <{id}@localhost>")), "{eml}");
+    assert!(
+        eml.contains(&format!("Message-ID: <{id}@localhost>")),
+        "{eml}"
+    );
     assert!(eml.contains("To: quinn@example.com") || eml.contains("<quinn@example.com>"));
     assert!(eml.contains("List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
     assert_eq!(h.sink.count(), 0, "nothing went over SMTP");

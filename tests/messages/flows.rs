@@ -14,21 +14,34 @@ fn by_type<'a>(messages: &'a [Value], t: &str) -> Vec<&'a Value> {
 async fn a_rescheduled_visit_cancels_its_messages_and_says_where_it_moved() {
     let h = Harness::start().await;
     let c = h
-        .customer(json!({"first_name": "Ada", "email": "ada@example.com", "timezone": "Europe/Berlin"}))
+        .customer(
+            json!({"first_name": "Ada", "email": "ada@example.com", "timezone": "Europe/Berlin"}),
+        )
         .await;
     let cid = c["id"].as_str().unwrap();
     let ticket = h
         .create("tickets", json!({"customer_id": cid, "title": "Gutters"}))
         .await;
     let tid = ticket["id"].as_str().unwrap();
-    h.act("ticket", "schedule", json!({"ticket_id": tid, "scheduled_at": "2030-05-10T08:00:00Z"}))
-        .await;
-    h.act("ticket", "reschedule", json!({"ticket_id": tid, "scheduled_at": "2030-05-12T12:30:00Z"}))
-        .await;
+    h.act(
+        "ticket",
+        "schedule",
+        json!({"ticket_id": tid, "scheduled_at": "2030-05-10T08:00:00Z"}),
+    )
+    .await;
+    h.act(
+        "ticket",
+        "reschedule",
+        json!({"ticket_id": tid, "scheduled_at": "2030-05-12T12:30:00Z"}),
+    )
+    .await;
     let all = h.messages_of(cid).await;
     let reminders = by_type(&all, "appointment_reminder");
     assert_eq!(reminders.len(), 2);
-    assert_eq!(reminders[0]["status"], "cancelled", "the old visit's reminder");
+    assert_eq!(
+        reminders[0]["status"], "cancelled",
+        "the old visit's reminder"
+    );
     assert_eq!(reminders[1]["status"], "pending");
     assert_eq!(reminders[1]["scheduled_for"], "2030-05-11T12:30:00Z");
     assert_eq!(reminders[1]["appointment_at"], "2030-05-12T12:30:00Z");
@@ -37,10 +50,15 @@ async fn a_rescheduled_visit_cancels_its_messages_and_says_where_it_moved() {
     let moved = confirmations[1];
     assert_eq!(moved["previous_appointment_at"], "2030-05-10T08:00:00Z");
     // The first confirmation was either sent already or cancelled with the old time.
-    assert!(["sent", "cancelled", "skipped"].contains(&confirmations[0]["status"].as_str().unwrap()));
+    assert!(
+        ["sent", "cancelled", "skipped"].contains(&confirmations[0]["status"].as_str().unwrap())
+    );
     h.wait_status(moved["id"].as_str().unwrap(), "sent").await;
     let mail = h.mail_of(moved["id"].as_str().unwrap()).await;
-    assert_eq!(mail.header("Subject").unwrap(), "Your visit with Biz has moved");
+    assert_eq!(
+        mail.header("Subject").unwrap(),
+        "Your visit with Biz has moved"
+    );
     let text = mail.part("text/plain").unwrap();
     assert!(
         text.contains("has moved from Friday, 10 May 2030 at 10:00 CEST (Europe/Berlin) to:"),
@@ -52,25 +70,50 @@ async fn a_rescheduled_visit_cancels_its_messages_and_says_where_it_moved() {
 #[tokio::test]
 async fn a_cancelled_visit_cancels_its_messages_and_tells_the_customer() {
     let h = Harness::start().await;
-    let c = h.customer(json!({"first_name": "Bo", "email": "bo@example.com"})).await;
+    let c = h
+        .customer(json!({"first_name": "Bo", "email": "bo@example.com"}))
+        .await;
     let cid = c["id"].as_str().unwrap();
     let ticket = h
-        .create("tickets", json!({"customer_id": cid, "title": "Drain", "scheduled_at": "2030-06-01T09:00:00Z"}))
+        .create(
+            "tickets",
+            json!({"customer_id": cid, "title": "Drain", "scheduled_at": "2030-06-01T09:00:00Z"}),
+        )
         .await;
-    h.act("ticket", "cancel", json!({"ticket_id": ticket["id"], "reason": "customer away"}))
-        .await;
+    h.act(
+        "ticket",
+        "cancel",
+        json!({"ticket_id": ticket["id"], "reason": "customer away"}),
+    )
+    .await;
     let all = h.messages_of(cid).await;
-    assert_eq!(by_type(&all, "appointment_reminder")[0]["status"], "cancelled");
+    assert_eq!(
+        by_type(&all, "appointment_reminder")[0]["status"],
+        "cancelled"
+    );
     let notice = by_type(&all, "appointment_cancellation")[0];
     h.wait_status(notice["id"].as_str().unwrap(), "sent").await;
     let mail = h.mail_of(notice["id"].as_str().unwrap()).await;
-    assert_eq!(mail.header("Subject").unwrap(), "Your visit with Biz is cancelled");
-    assert!(mail.part("text/plain").unwrap().contains("Saturday, 1 June 2030 at 09:00 UTC"));
+    assert_eq!(
+        mail.header("Subject").unwrap(),
+        "Your visit with Biz is cancelled"
+    );
+    assert!(
+        mail.part("text/plain")
+            .unwrap()
+            .contains("Saturday, 1 June 2030 at 09:00 UTC")
+    );
 
     // A draft never booked gets no notice.
-    let draft = h.create("tickets", json!({"customer_id": cid, "title": "Maybe"})).await;
-    h.act("ticket", "cancel", json!({"ticket_id": draft["id"]})).await;
-    assert_eq!(by_type(&h.messages_of(cid).await, "appointment_cancellation").len(), 1);
+    let draft = h
+        .create("tickets", json!({"customer_id": cid, "title": "Maybe"}))
+        .await;
+    h.act("ticket", "cancel", json!({"ticket_id": draft["id"]}))
+        .await;
+    assert_eq!(
+        by_type(&h.messages_of(cid).await, "appointment_cancellation").len(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -82,15 +125,24 @@ async fn closing_out_schedules_the_service_reminder_at_nine_local_after_the_inte
         .await;
     let cid = c["id"].as_str().unwrap();
     let t1 = h
-        .create("tickets", json!({"customer_id": cid, "title": "Filter", "scheduled_at": now_plus(-3600)}))
+        .create(
+            "tickets",
+            json!({"customer_id": cid, "title": "Filter", "scheduled_at": now_plus(-3600)}),
+        )
         .await;
-    h.act("ticket", "close_out", json!({"ticket_id": t1["id"], "technician_notes": "Changed filter."}))
-        .await;
+    h.act(
+        "ticket",
+        "close_out",
+        json!({"ticket_id": t1["id"], "technician_notes": "Changed filter."}),
+    )
+    .await;
     let tokyo: chrono_tz::Tz = "Asia/Tokyo".parse().unwrap();
     let due = Utc::now().with_timezone(&tokyo).date_naive() + Days::new(30);
     let expected = format!("{}T00:00:00Z", due.format("%Y-%m-%d")); // 09:00 JST
     let reminders = |all: Vec<Value>| -> Vec<Value> {
-        all.into_iter().filter(|m| m["message_type"] == "service_reminder").collect()
+        all.into_iter()
+            .filter(|m| m["message_type"] == "service_reminder")
+            .collect()
     };
     let first = reminders(h.messages_of(cid).await);
     assert_eq!(first.len(), 1);
@@ -99,10 +151,17 @@ async fn closing_out_schedules_the_service_reminder_at_nine_local_after_the_inte
 
     // The next visit replaces it: a customer has one pending service reminder.
     let t2 = h
-        .create("tickets", json!({"customer_id": cid, "title": "Filter again", "scheduled_at": now_plus(-60)}))
+        .create(
+            "tickets",
+            json!({"customer_id": cid, "title": "Filter again", "scheduled_at": now_plus(-60)}),
+        )
         .await;
-    h.act("ticket", "close_out", json!({"ticket_id": t2["id"], "technician_notes": "Done."}))
-        .await;
+    h.act(
+        "ticket",
+        "close_out",
+        json!({"ticket_id": t2["id"], "technician_notes": "Done."}),
+    )
+    .await;
     let both = reminders(h.messages_of(cid).await);
     assert_eq!(both[0]["status"], "cancelled");
     assert_eq!(both[1]["status"], "pending");
@@ -110,16 +169,29 @@ async fn closing_out_schedules_the_service_reminder_at_nine_local_after_the_inte
 
     // Without a zone or interval of its own: the business's zone, SERVICE_REMINDER_DAYS.
     h.app
-        .patch("/api/auth/me", &h.token, json!({"timezone": "America/Los_Angeles"}))
+        .patch(
+            "/api/auth/me",
+            &h.token,
+            json!({"timezone": "America/Los_Angeles"}),
+        )
         .await
         .data();
-    let d = h.customer(json!({"first_name": "Dee", "email": "dee@example.com"})).await;
+    let d = h
+        .customer(json!({"first_name": "Dee", "email": "dee@example.com"}))
+        .await;
     let did = d["id"].as_str().unwrap();
     let t3 = h
-        .create("tickets", json!({"customer_id": did, "title": "Check", "scheduled_at": now_plus(-60)}))
+        .create(
+            "tickets",
+            json!({"customer_id": did, "title": "Check", "scheduled_at": now_plus(-60)}),
+        )
         .await;
-    h.act("ticket", "close_out", json!({"ticket_id": t3["id"], "technician_notes": "Ok."}))
-        .await;
+    h.act(
+        "ticket",
+        "close_out",
+        json!({"ticket_id": t3["id"], "technician_notes": "Ok."}),
+    )
+    .await;
     let la: chrono_tz::Tz = "America/Los_Angeles".parse().unwrap();
     let due = Utc::now().with_timezone(&la).date_naive() + Days::new(180);
     let at: chrono::DateTime<Utc> = reminders(h.messages_of(did).await)[0]["scheduled_for"]
@@ -128,16 +200,23 @@ async fn closing_out_schedules_the_service_reminder_at_nine_local_after_the_inte
         .parse()
         .unwrap();
     let local = at.with_timezone(&la);
-    assert_eq!((local.date_naive(), local.format("%H:%M").to_string()), (due, "09:00".into()));
+    assert_eq!(
+        (local.date_naive(), local.format("%H:%M").to_string()),
+        (due, "09:00".into())
+    );
     assert_eq!(local.year(), due.year());
 }
 
 #[tokio::test]
 async fn a_sent_invoice_is_emailed_and_reminded_until_paid_or_void() {
     let h = Harness::start().await;
-    let c = h.customer(json!({"first_name": "Ivy", "email": "ivy@example.com"})).await;
+    let c = h
+        .customer(json!({"first_name": "Ivy", "email": "ivy@example.com"}))
+        .await;
     let cid = c["id"].as_str().unwrap();
-    let due = (Utc::now() + chrono::Duration::days(14)).format("%Y-%m-%dT12:00:00Z").to_string();
+    let due = (Utc::now() + chrono::Duration::days(14))
+        .format("%Y-%m-%dT12:00:00Z")
+        .to_string();
     let invoice = h
         .create(
             "invoices",
@@ -146,12 +225,19 @@ async fn a_sent_invoice_is_emailed_and_reminded_until_paid_or_void() {
                 {"description": "Pipe <15mm>", "quantity": "2.5", "unit_price": "4.10"}]}),
         )
         .await;
-    h.act("invoice", "send", json!({"invoice_id": invoice["id"]})).await;
+    h.act("invoice", "send", json!({"invoice_id": invoice["id"]}))
+        .await;
     let all = h.messages_of(cid).await;
     let email = by_type(&all, "invoice")[0];
     let reminder = by_type(&all, "payment_reminder")[0];
-    let expected = (Utc::now() + chrono::Duration::days(11)).format("%Y-%m-%dT12:00:00Z").to_string();
-    assert_eq!(reminder["scheduled_for"], expected.as_str(), "3 days before due");
+    let expected = (Utc::now() + chrono::Duration::days(11))
+        .format("%Y-%m-%dT12:00:00Z")
+        .to_string();
+    assert_eq!(
+        reminder["scheduled_for"],
+        expected.as_str(),
+        "3 days before due"
+    );
     h.wait_status(email["id"].as_str().unwrap(), "sent").await;
     let mail = h.mail_of(email["id"].as_str().unwrap()).await;
     assert_eq!(
@@ -161,16 +247,26 @@ async fn a_sent_invoice_is_emailed_and_reminded_until_paid_or_void() {
     let text = mail.part("text/plain").unwrap();
     assert!(text.contains("2.5 x 4.10 = 10.25 USD"), "{text}");
     assert!(text.contains("Total: 90.25 USD"));
-    assert!(mail.part("text/html").unwrap().contains("Pipe &lt;15mm&gt;"));
+    assert!(
+        mail.part("text/html")
+            .unwrap()
+            .contains("Pipe &lt;15mm&gt;")
+    );
 
-    h.act("invoice", "mark_paid", json!({"invoice_id": invoice["id"]})).await;
-    assert_eq!(h.message(reminder["id"].as_str().unwrap()).await["status"], "cancelled");
+    h.act("invoice", "mark_paid", json!({"invoice_id": invoice["id"]}))
+        .await;
+    assert_eq!(
+        h.message(reminder["id"].as_str().unwrap()).await["status"],
+        "cancelled"
+    );
 
     let second = h
         .create("invoices", json!({"customer_id": cid, "due_at": due, "items": [{"description": "X", "quantity": "1", "unit_price": "1.00"}]}))
         .await;
-    h.act("invoice", "send", json!({"invoice_id": second["id"]})).await;
-    h.act("invoice", "void", json!({"invoice_id": second["id"]})).await;
+    h.act("invoice", "send", json!({"invoice_id": second["id"]}))
+        .await;
+    h.act("invoice", "void", json!({"invoice_id": second["id"]}))
+        .await;
     let all = h.messages_of(cid).await;
     let left: Vec<&Value> = all
         .iter()
@@ -184,21 +280,31 @@ async fn archiving_opting_out_or_deleting_a_customer_cancels_their_pending_messa
     let mut h = Harness::start().await;
     h.stop_worker().await;
     for how in ["archive", "opt_out", "delete"] {
-        let c = h.customer(json!({"first_name": how, "email": "x@example.com"})).await;
+        let c = h
+            .customer(json!({"first_name": how, "email": "x@example.com"}))
+            .await;
         let cid = c["id"].as_str().unwrap();
         let m = h.custom(cid, "2030-01-01T10:00:00Z").await;
         match how {
             "archive" => {
-                h.act("customer", "archive", json!({"customer_id": cid})).await;
+                h.act("customer", "archive", json!({"customer_id": cid}))
+                    .await;
             }
             "opt_out" => {
                 h.app
-                    .patch(&format!("/api/data/customers/{cid}"), &h.token, json!({"email_opt_out": true}))
+                    .patch(
+                        &format!("/api/data/customers/{cid}"),
+                        &h.token,
+                        json!({"email_opt_out": true}),
+                    )
                     .await
                     .data();
             }
             _ => {
-                h.app.delete(&format!("/api/data/customers/{cid}"), &h.token).await.data();
+                h.app
+                    .delete(&format!("/api/data/customers/{cid}"), &h.token)
+                    .await
+                    .data();
             }
         }
         let id = m["id"].as_str().unwrap();
@@ -220,7 +326,9 @@ async fn send_now_sends_at_once_even_in_quiet_hours() {
         s.quiet_hours = fieldwork_core::messages::settings::parse_quiet_hours(&window).unwrap();
     })
     .await;
-    let c = h.customer(json!({"first_name": "Sam", "email": "sam@example.com"})).await;
+    let c = h
+        .customer(json!({"first_name": "Sam", "email": "sam@example.com"}))
+        .await;
     let m = h.custom(c["id"].as_str().unwrap(), &now_plus(-1)).await;
     let id = m["id"].as_str().unwrap();
     // Deferred to the end of quiet hours, two hours from now.
@@ -235,11 +343,15 @@ async fn send_now_sends_at_once_even_in_quiet_hours() {
             );
             break;
         }
-        assert!(start.elapsed() < crate::harness::PATIENCE, "never deferred: {jobs:?}");
+        assert!(
+            start.elapsed() < crate::harness::PATIENCE,
+            "never deferred: {jobs:?}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(h.message(id).await["status"], "pending");
-    h.act("message", "send_now", json!({"message_id": id})).await;
+    h.act("message", "send_now", json!({"message_id": id}))
+        .await;
     h.wait_status(id, "sent").await;
     let mail = h.mail_of(id).await;
     assert_eq!(mail.header("Subject").unwrap(), "A note");

@@ -23,7 +23,10 @@ pub struct Harness {
     pub token: String,
     pub su: PgPool,
     pub settings: MessageSettings,
-    worker: Option<(oneshot::Sender<()>, tokio::task::JoinHandle<fieldwork_core::Result<()>>)>,
+    worker: Option<(
+        oneshot::Sender<()>,
+        tokio::task::JoinHandle<fieldwork_core::Result<()>>,
+    )>,
 }
 
 impl Harness {
@@ -104,7 +107,8 @@ impl Harness {
     }
 
     pub async fn message(&self, id: &str) -> Value {
-        self.get(&format!("/api/data/scheduled_messages/{id}")).await
+        self.get(&format!("/api/data/scheduled_messages/{id}"))
+            .await
     }
 
     /// The customer's messages, oldest first.

@@ -33,7 +33,9 @@ async fn get(h: &Harness, path: &str) -> (u16, String, String) {
 #[tokio::test]
 async fn one_click_unsubscribe_from_the_email_link_stops_the_next_message() {
     let h = Harness::start().await;
-    let c = h.customer(json!({"first_name": "Uma", "email": "uma@example.com"})).await;
+    let c = h
+        .customer(json!({"first_name": "Uma", "email": "uma@example.com"}))
+        .await;
     let cid = c["id"].as_str().unwrap();
     let first = h.custom(cid, &now_plus(-1)).await;
     let pending = h.custom(cid, "2030-01-01T09:00:00Z").await;
@@ -49,9 +51,15 @@ async fn one_click_unsubscribe_from_the_email_link_stops_the_next_message() {
     let (status, content_type, page) = get(&h, &path).await;
     assert_eq!(status, 200);
     assert!(content_type.starts_with("text/html"));
-    assert!(page.contains("<form method=\"post\"") && page.contains("Biz"), "{page}");
+    assert!(
+        page.contains("<form method=\"post\"") && page.contains("Biz"),
+        "{page}"
+    );
     assert!(page.contains("u•••@example.com"));
-    assert_eq!(h.get(&format!("/api/data/customers/{cid}")).await["email_opt_out"], false);
+    assert_eq!(
+        h.get(&format!("/api/data/customers/{cid}")).await["email_opt_out"],
+        false
+    );
 
     let (status, page) = post(&h, &path, "List-Unsubscribe=One-Click").await;
     assert_eq!(status, 200, "{page}");
@@ -63,9 +71,15 @@ async fn one_click_unsubscribe_from_the_email_link_stops_the_next_message() {
     assert_eq!(entry["action"], "unsubscribe");
     assert_eq!(entry["actor_type"], "customer");
     assert_eq!(entry["actor_id"], cid);
-    assert_eq!(entry["changes"], json!({"email_opt_out": {"old": false, "new": true}}));
+    assert_eq!(
+        entry["changes"],
+        json!({"email_opt_out": {"old": false, "new": true}})
+    );
     // Pending messages are cancelled, and a later one is skipped, not sent.
-    assert_eq!(h.message(pending["id"].as_str().unwrap()).await["status"], "cancelled");
+    assert_eq!(
+        h.message(pending["id"].as_str().unwrap()).await["status"],
+        "cancelled"
+    );
     let next = h.custom(cid, &now_plus(-1)).await;
     let skipped = h.wait_status(next["id"].as_str().unwrap(), "skipped").await;
     assert_eq!(skipped["skip_reason"], "opted_out");
@@ -79,9 +93,13 @@ async fn one_click_unsubscribe_from_the_email_link_stops_the_next_message() {
 #[tokio::test]
 async fn forged_altered_and_other_customer_tokens_do_nothing() {
     let h = Harness::start().await;
-    let victim = h.customer(json!({"first_name": "Vic", "email": "vic@example.com"})).await;
+    let victim = h
+        .customer(json!({"first_name": "Vic", "email": "vic@example.com"}))
+        .await;
     let vid: uuid::Uuid = victim["id"].as_str().unwrap().parse().unwrap();
-    let mine = h.customer(json!({"first_name": "Me", "email": "me@example.com"})).await;
+    let mine = h
+        .customer(json!({"first_name": "Me", "email": "me@example.com"}))
+        .await;
     let mid: uuid::Uuid = mine["id"].as_str().unwrap().parse().unwrap();
     let user = UserId(h.app.user_id(&h.token).await);
     let secret = &h.settings.app_secret;
@@ -104,7 +122,14 @@ async fn forged_altered_and_other_customer_tokens_do_nothing() {
     let b_user = UserId(h.app.user_id(&tenant_b).await);
     let cross = unsubscribe::sign(secret, b_user, vid).unwrap();
 
-    for token in [moved, altered, forged, cross, "garbage".to_owned(), String::new()] {
+    for token in [
+        moved,
+        altered,
+        forged,
+        cross,
+        "garbage".to_owned(),
+        String::new(),
+    ] {
         let path = format!("/u/{token}");
         let (status, _, page) = get(&h, &path).await;
         if !token.is_empty() {
@@ -121,6 +146,12 @@ async fn forged_altered_and_other_customer_tokens_do_nothing() {
     // The genuine token works (and only for its own customer).
     let (status, _) = post(&h, &format!("/u/{valid}"), "List-Unsubscribe=One-Click").await;
     assert_eq!(status, 200);
-    assert_eq!(h.get(&format!("/api/data/customers/{mid}")).await["email_opt_out"], true);
-    assert_eq!(h.get(&format!("/api/data/customers/{vid}")).await["email_opt_out"], false);
+    assert_eq!(
+        h.get(&format!("/api/data/customers/{mid}")).await["email_opt_out"],
+        true
+    );
+    assert_eq!(
+        h.get(&format!("/api/data/customers/{vid}")).await["email_opt_out"],
+        false
+    );
 }

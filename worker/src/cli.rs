@@ -94,7 +94,7 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 10_000)]
         messages: usize,
         /// Concurrency of the `email` queue (and SMTP connections).
-        #[arg(long, default_value_t = 64)]
+        #[arg(long, default_value_t = 128)]
         concurrency: usize,
         /// Claimed jobs buffered beyond the running ones.
         #[arg(long, default_value_t = 512)]

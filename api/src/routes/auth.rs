@@ -97,7 +97,9 @@ pub async fn update_me(
     user: AuthUser,
     ApiJson(patch): ApiJson<UserPatch>,
 ) -> ApiResult<Data<User>> {
-    Ok(Data(auth::update_me(&state.pool, &user.actor(), patch).await?))
+    Ok(Data(
+        auth::update_me(&state.pool, &user.actor(), patch).await?,
+    ))
 }
 
 fn session_cookie(token: &str, max_age: u64, secure: bool) -> String {

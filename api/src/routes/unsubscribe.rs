@@ -4,11 +4,11 @@
 //! sends) opts the customer out. A token that does not verify is a 404 page, indistinguishable
 //! from a customer that no longer exists.
 
+use axum::Extension;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use fieldwork_core::db::begin_tenant;
 use fieldwork_core::messages::unsubscribe::{self, UnsubscribePage, Unsubscriber};
 
@@ -57,7 +57,8 @@ fn verified(state: &AppState, token: &str) -> Option<Unsubscriber> {
 /// field (urlencoded) or a multipart part.
 fn is_one_click(body: &[u8]) -> bool {
     let text = String::from_utf8_lossy(body);
-    text.split('&').any(|pair| pair.trim() == "List-Unsubscribe=One-Click")
+    text.split('&')
+        .any(|pair| pair.trim() == "List-Unsubscribe=One-Click")
         || (text.contains("name=\"List-Unsubscribe\"") && text.contains("One-Click"))
 }
 
@@ -80,7 +81,12 @@ pub async fn show(State(state): State<AppState>, Path(token): Path<String>) -> R
     }
     .await;
     match result {
-        Ok(Some(data)) => page(StatusCode::OK, "confirm", Some(&data), &format!("/u/{token}")),
+        Ok(Some(data)) => page(
+            StatusCode::OK,
+            "confirm",
+            Some(&data),
+            &format!("/u/{token}"),
+        ),
         Ok(None) => not_found(),
         Err(e) => failed(e),
     }

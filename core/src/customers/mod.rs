@@ -284,7 +284,10 @@ impl CustomerPatch {
             timezone: c.patch_nullable(
                 "timezone",
                 self.timezone,
-                current.timezone.as_deref().and_then(|z| TimeZone::parse(z).ok()),
+                current
+                    .timezone
+                    .as_deref()
+                    .and_then(|z| TimeZone::parse(z).ok()),
                 tz,
             ),
             notes: c.patch_nullable("notes", self.notes, current.notes, notes),

@@ -1,6 +1,7 @@
-//! What sending (and previewing) one message reads: the message with its customer, business,
-//! ticket and invoice in one statement — including rows deleted since, so that the sender can
-//! say why it skips and a preview can still render. The sender locks the message row with it.
+//! What sending (and previewing) messages reads: each message with its customer, business,
+//! ticket and invoice, a batch in one statement — including rows deleted since, so that the
+//! sender can say why it skips and a preview can still render. The sender locks the message
+//! rows with it.
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -57,7 +58,9 @@ macro_rules! data_sql {
         concat!(
             "WITH m AS (SELECT ",
             columns!(),
-            " FROM scheduled_messages WHERE id = $1 AND deleted_at IS NULL ",
+            " FROM scheduled_messages
+               WHERE id = ANY(ARRAY(SELECT unnest($1::uuid[]))) AND deleted_at IS NULL
+               ORDER BY id ",
             $lock,
             ")
              SELECT m.*,
@@ -86,20 +89,28 @@ macro_rules! data_sql {
                JOIN users u ON u.id = m.user_id
                JOIN customers c ON c.id = m.customer_id
                LEFT JOIN tickets t ON t.id = m.ticket_id
-               LEFT JOIN invoices i ON i.id = m.invoice_id"
+               LEFT JOIN invoices i ON i.id = m.invoice_id
+              ORDER BY m.id"
         )
     };
 }
 
-/// Reads a live message of the current tenant with everything it refers to; with `lock`, the
-/// message row stays locked until the transaction ends (the sender's guard against twice).
-pub async fn load(conn: &mut PgConnection, id: Uuid, lock: bool) -> Result<Option<MessageData>> {
-    let sql = if lock {
-        data_sql!("FOR UPDATE")
-    } else {
-        data_sql!("")
-    };
-    Ok(sqlx::query_as(sql).bind(id).fetch_optional(conn).await?)
+/// Reads a live message of the current tenant with everything it refers to.
+pub async fn load(conn: &mut PgConnection, id: Uuid) -> Result<Option<MessageData>> {
+    Ok(sqlx::query_as(data_sql!(""))
+        .bind(vec![id])
+        .fetch_optional(conn)
+        .await?)
+}
+
+/// Reads and locks the live messages among `ids` (in id order: concurrent batches lock in the
+/// same order). The rows stay locked until the transaction ends: the sender's guard against
+/// twice. Ids that are not (or no longer) live messages of the tenant are left out.
+pub async fn lock_many(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<MessageData>> {
+    Ok(sqlx::query_as(data_sql!("FOR UPDATE"))
+        .bind(ids)
+        .fetch_all(conn)
+        .await?)
 }
 
 /// The lines of an invoice, in order.

@@ -149,13 +149,25 @@ pub async fn ticket_booked(
         return Ok(());
     }
     let now = Utc::now();
-    let mut confirmation = message(ticket.customer_id, MessageType::AppointmentConfirmation, now);
+    let mut confirmation = message(
+        ticket.customer_id,
+        MessageType::AppointmentConfirmation,
+        now,
+    );
     confirmation.ticket_id = Some(ticket.id);
-    let action = if previous_at.is_some() { "reschedule" } else { "schedule" };
+    let action = if previous_at.is_some() {
+        "reschedule"
+    } else {
+        "schedule"
+    };
     create(conn, actor, confirmation, previous_at, action).await?;
     let remind_at = at - settings.reminder_lead;
     if remind_at > now {
-        let mut reminder = message(ticket.customer_id, MessageType::AppointmentReminder, remind_at);
+        let mut reminder = message(
+            ticket.customer_id,
+            MessageType::AppointmentReminder,
+            remind_at,
+        );
         reminder.ticket_id = Some(ticket.id);
         create(conn, actor, reminder, None, action).await?;
     }
@@ -207,8 +219,12 @@ pub async fn ticket_closed(
     let Some(customer) = active_customer(conn, ticket.customer_id).await? else {
         return Ok(());
     };
-    let days = service_interval_days(&customer.attributes).unwrap_or(settings.service_reminder_days);
-    let zone = reader_zone(customer.timezone.as_deref(), business_zone(conn).await?.as_deref());
+    let days =
+        service_interval_days(&customer.attributes).unwrap_or(settings.service_reminder_days);
+    let zone = reader_zone(
+        customer.timezone.as_deref(),
+        business_zone(conn).await?.as_deref(),
+    );
     let due_on = today_in(zone, Utc::now())
         .checked_add_days(Days::new(u64::from(days)))
         .ok_or_else(|| Error::Internal("service reminder date out of range".into()))?;
@@ -250,8 +266,15 @@ pub async fn schedule_service_reminder(
     let customer = customers::lock_for_new_work(conn, customer_id).await?;
     let service = &[MessageType::ServiceReminder];
     cancel_pending(conn, actor, Scope::Customer(customer_id, service)).await?;
-    let zone = reader_zone(customer.timezone.as_deref(), business_zone(conn).await?.as_deref());
-    let mut reminder = message(customer_id, MessageType::ServiceReminder, nine_am(zone, due_on));
+    let zone = reader_zone(
+        customer.timezone.as_deref(),
+        business_zone(conn).await?.as_deref(),
+    );
+    let mut reminder = message(
+        customer_id,
+        MessageType::ServiceReminder,
+        nine_am(zone, due_on),
+    );
     reminder.ticket_id = ticket_id;
     create(conn, actor, reminder, None, "schedule_service_reminder").await
 }
@@ -285,7 +308,11 @@ pub async fn invoice_paid(conn: &mut PgConnection, actor: &Actor, invoice_id: Uu
 }
 
 /// An invoice was voided: nothing about it is sent any more.
-pub async fn invoice_voided(conn: &mut PgConnection, actor: &Actor, invoice_id: Uuid) -> Result<()> {
+pub async fn invoice_voided(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    invoice_id: Uuid,
+) -> Result<()> {
     cancel_pending(conn, actor, Scope::Invoice(invoice_id, ALL_TYPES)).await?;
     Ok(())
 }
@@ -309,7 +336,14 @@ mod tests {
         let days = |v: Value| service_interval_days(&json!({ "service_interval_days": v }));
         assert_eq!(days(json!(90)), Some(90));
         assert_eq!(days(json!("30")), Some(30));
-        for bad in [json!(0), json!(-5), json!(4000), json!(1.5), json!("soon"), json!(null)] {
+        for bad in [
+            json!(0),
+            json!(-5),
+            json!(4000),
+            json!(1.5),
+            json!("soon"),
+            json!(null),
+        ] {
             assert_eq!(days(bad.clone()), None, "{bad}");
         }
         assert_eq!(service_interval_days(&json!({})), None);

@@ -42,7 +42,11 @@ pub fn send_job_key(message_id: Uuid) -> String {
 /// Enqueues the send job of a pending message, due at `at`, in the caller's transaction. If a
 /// job with the key is still unfinished (it is running right now), that job stays the one: it
 /// re-reads the message when it locks it and follows its new time.
-pub async fn enqueue_send(conn: &mut PgConnection, message_id: Uuid, at: DateTime<Utc>) -> Result<()> {
+pub async fn enqueue_send(
+    conn: &mut PgConnection,
+    message_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<()> {
     let options = JobOptions::default()
         .run_at(at)
         .unique_key(send_job_key(message_id));
@@ -52,7 +56,10 @@ pub async fn enqueue_send(conn: &mut PgConnection, message_id: Uuid, at: DateTim
 
 /// Cancels the message's send job, if it has one waiting. A running one is asked to stop; it
 /// finds the message no longer pending and ends without sending.
-pub async fn cancel_send(conn: &mut PgConnection, message_id: Uuid) -> Result<Option<CancelOutcome>> {
+pub async fn cancel_send(
+    conn: &mut PgConnection,
+    message_id: Uuid,
+) -> Result<Option<CancelOutcome>> {
     match queue::cancel_by_unique_key(conn, &send_job_key(message_id)).await {
         Ok((_, outcome)) => Ok(Some(outcome)),
         Err(Error::NotFound(_)) => Ok(None),
@@ -61,7 +68,11 @@ pub async fn cancel_send(conn: &mut PgConnection, message_id: Uuid) -> Result<Op
 }
 
 /// Moves the send job to `at`: the waiting job is cancelled and a new one enqueued.
-pub async fn reschedule_send(conn: &mut PgConnection, message_id: Uuid, at: DateTime<Utc>) -> Result<()> {
+pub async fn reschedule_send(
+    conn: &mut PgConnection,
+    message_id: Uuid,
+    at: DateTime<Utc>,
+) -> Result<()> {
     cancel_send(conn, message_id).await?;
     enqueue_send(conn, message_id, at).await
 }

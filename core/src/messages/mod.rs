@@ -13,6 +13,7 @@ mod job;
 pub mod render;
 #[cfg(test)]
 mod render_tests;
+mod revalidate;
 pub mod send;
 mod service;
 pub mod settings;

@@ -230,7 +230,10 @@ pub fn render(
 
 /// Loads the invoice lines a message's templates show (none for other types).
 pub async fn lines_for(conn: &mut PgConnection, data: &MessageData) -> Result<Vec<ItemLine>> {
-    match (data.message.message_type.is_about_invoice(), data.message.invoice_id) {
+    match (
+        data.message.message_type.is_about_invoice(),
+        data.message.invoice_id,
+    ) {
         (true, Some(invoice_id)) => data::invoice_lines(conn, invoice_id).await,
         _ => Ok(Vec::new()),
     }
@@ -258,7 +261,7 @@ pub async fn preview(
     settings: &MessageSettings,
     id: Uuid,
 ) -> Result<Preview> {
-    let data = data::load(conn, id, false)
+    let data = data::load(conn, id)
         .await?
         .ok_or(Error::NotFound("message not found"))?;
     let lines = lines_for(conn, &data).await?;

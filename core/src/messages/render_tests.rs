@@ -15,7 +15,8 @@ fn at(s: &str) -> DateTime<Utc> {
     s.parse().unwrap()
 }
 
-fn fixture(message_type: MessageType) -> MessageData {
+/// A message of `message_type` with everything it refers to, all in order.
+pub(super) fn fixture(message_type: MessageType) -> MessageData {
     let custom = message_type == MessageType::Custom;
     let appointment = message_type.is_appointment();
     MessageData {
@@ -30,7 +31,8 @@ fn fixture(message_type: MessageType) -> MessageData {
             scheduled_for: at("2026-06-30T14:00:00Z"),
             status: MessageStatus::Pending,
             subject: custom.then(|| "Gutters <before> winter".to_owned()),
-            body: custom.then(|| "Hello Ada,\nyour gutters & drains.\n\n<script>x</script>".to_owned()),
+            body: custom
+                .then(|| "Hello Ada,\nyour gutters & drains.\n\n<script>x</script>".to_owned()),
             attempts: 0,
             last_error: None,
             sent_at: None,
@@ -68,7 +70,7 @@ fn fixture(message_type: MessageType) -> MessageData {
     }
 }
 
-fn settings() -> MessageSettings {
+pub(super) fn settings() -> MessageSettings {
     MessageSettings {
         public_base_url: "https://app.example.com".into(),
         app_secret: AppSecret::new("0123456789abcdef0123456789abcdef").unwrap(),
@@ -97,13 +99,28 @@ fn lines() -> Vec<ItemLine> {
 fn every_type_renders_subject_text_and_html_with_fixture_data() {
     for t in MessageType::ALL {
         let data = fixture(*t);
-        let email = render(&data, &lines(), &settings())
-            .unwrap_or_else(|e| panic!("{t}: {e}"));
-        assert!(!email.subject.is_empty() && !email.subject.contains('\n'), "{t}");
-        assert!(email.text.contains("https://app.example.com/u/"), "{t}: unsubscribe link\n{}", email.text);
-        assert!(email.html.contains("https://app.example.com/u/"), "{t}: unsubscribe link");
-        assert!(email.html.contains("Pipes &amp; Sons"), "{t}: business name, escaped");
-        assert!(email.text.contains("Pipes & Sons"), "{t}: business name in text");
+        let email = render(&data, &lines(), &settings()).unwrap_or_else(|e| panic!("{t}: {e}"));
+        assert!(
+            !email.subject.is_empty() && !email.subject.contains('\n'),
+            "{t}"
+        );
+        assert!(
+            email.text.contains("https://app.example.com/u/"),
+            "{t}: unsubscribe link\n{}",
+            email.text
+        );
+        assert!(
+            email.html.contains("https://app.example.com/u/"),
+            "{t}: unsubscribe link"
+        );
+        assert!(
+            email.html.contains("Pipes &amp; Sons"),
+            "{t}: business name, escaped"
+        );
+        assert!(
+            email.text.contains("Pipes & Sons"),
+            "{t}: business name in text"
+        );
         assert_eq!(email.to.as_deref(), Some("ada@example.com"));
         assert_eq!(email.to_name, "Ada Lovelace");
         if t.is_appointment() {
@@ -124,14 +141,22 @@ fn a_moved_visit_says_where_it_moved_from() {
     )
     .unwrap();
     assert!(email.subject.contains("has moved"), "{}", email.subject);
-    assert!(email.text.contains("has moved from Monday, 29 June 2026 at 04:30 EDT"));
+    assert!(
+        email
+            .text
+            .contains("has moved from Monday, 29 June 2026 at 04:30 EDT")
+    );
 }
 
 #[test]
 fn invoices_list_their_items_and_total_and_escape_them() {
     let email = render(&fixture(MessageType::Invoice), &lines(), &settings()).unwrap();
     assert_eq!(email.subject, "Invoice INV-000042 from Pipes & Sons");
-    assert!(email.text.contains("1.5 x 20.00 = 30.00 USD"), "{}", email.text);
+    assert!(
+        email.text.contains("1.5 x 20.00 = 30.00 USD"),
+        "{}",
+        email.text
+    );
     assert!(email.text.contains("Total: 129.50 USD"));
     assert!(email.html.contains("Boiler service &lt;annual&gt;"));
     assert!(!email.html.contains("<annual>"));
@@ -141,8 +166,16 @@ fn invoices_list_their_items_and_total_and_escape_them() {
 fn custom_messages_are_escaped_in_html_and_kept_verbatim_in_text() {
     let email = render(&fixture(MessageType::Custom), &[], &settings()).unwrap();
     assert_eq!(email.subject, "Gutters <before> winter");
-    assert!(email.text.contains("your gutters & drains.\n\n<script>x</script>"));
-    assert!(email.html.contains("<p>Hello Ada,<br>\nyour gutters &amp; drains.</p>"));
+    assert!(
+        email
+            .text
+            .contains("your gutters & drains.\n\n<script>x</script>")
+    );
+    assert!(
+        email
+            .html
+            .contains("<p>Hello Ada,<br>\nyour gutters &amp; drains.</p>")
+    );
     assert!(email.html.contains("&lt;script&gt;"));
     assert!(!email.html.contains("<script>"));
 }

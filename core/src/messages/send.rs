@@ -1,12 +1,16 @@
-//! Sending, as the worker's `message.send` job does it, in two short transactions around the
-//! SMTP exchange: [`prepare`] locks the message, re-checks everything that may have lapsed
-//! since it was scheduled (ending it `skipped` with a [`SkipReason`]), defers it past quiet
-//! hours or to its new time, or claims it (`pending → sending`) and renders it; after the
-//! exchange, [`record_sent`], [`record_retry`] or [`record_failed`] write the outcome.
-//! docs/ARCHITECTURE.md ("Never twice") explains the one crash window that can duplicate.
+//! Sending, as the worker's `message.send` jobs do it, in two short transactions around the
+//! SMTP exchange, each covering a batch of one tenant's messages (the worker groups concurrent
+//! jobs, as its acker groups acknowledgements): [`prepare`] locks the messages, re-checks
+//! everything that may have lapsed since each was scheduled (ending it `skipped` with a
+//! [`SkipReason`]), says which are not due yet (moved, or in quiet hours), and claims and
+//! renders the rest (`pending → sending`); after the exchanges, [`record`] writes each outcome
+//! (`sent`, back to `pending` for a retry, or `failed`). docs/ARCHITECTURE.md ("Never twice")
+//! explains the one crash window that can duplicate.
+
+use std::collections::HashMap;
 
 use chrono::{DateTime, Duration, Utc};
-use serde_json::{Map, Value, json};
+use serde_json::{Map, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -14,32 +18,47 @@ use super::data::{self, MessageData};
 use super::render::{self, RenderedEmail};
 use super::settings::MessageSettings;
 use super::{MessageEvent, MessageStatus, MessageType, ScheduledMessage, SkipReason, columns};
-use crate::audit::{self, AuditAction, compute_changes, snapshot};
+use crate::audit::{self, AuditAction, AuditRecord, compute_changes, snapshot};
 use crate::error::Result;
-use crate::ids::Actor;
+use crate::ids::{Actor, UserId};
 use crate::state::transition;
+
+pub use super::revalidate::skip_reason;
 
 /// A job that runs up to this much before its message's due time sends it anyway (clocks of
 /// workers and database differ a little).
 const EARLY_TOLERANCE: Duration = Duration::seconds(1);
 
-/// What the send job does next.
+/// One message to prepare: its id and the audit `request_id` naming its job (`job-42`).
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub id: Uuid,
+    pub request_id: Option<String>,
+}
+
+/// What a message's send job does next.
 #[derive(Debug)]
 pub enum Step {
     /// Nothing: the message was cancelled, deleted or already finished.
     Done,
     /// Not due yet (it was moved, or its due time is in quiet hours): run again then.
     Defer(DateTime<Utc>),
-    /// Ended `skipped` (written and audited in the caller's transaction).
+    /// Ended `skipped` (written and audited).
     Skipped(MessageType, SkipReason),
-    /// Claimed (`sending`, written and audited): commit, send it, record the outcome.
+    /// Claimed (`sending`, written and audited): send it once the transaction committed,
+    /// then [`record`] the outcome.
     Send(Box<Claimed>),
+    /// It cannot be rendered (a template defect): left as it was, to be retried.
+    Unrenderable(String),
 }
 
 /// A claimed message, rendered.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Claimed {
     pub id: Uuid,
+    /// The row as claimed (`sending`): nothing else may change a message in that state, so
+    /// the outcome is audited against it without reading it again.
+    pub row: ScheduledMessage,
     pub customer_id: Uuid,
     pub message_type: MessageType,
     /// When it was due (after quiet hours): the send lag is measured from here.
@@ -49,165 +68,231 @@ pub struct Claimed {
     pub email: RenderedEmail,
 }
 
-/// Locks message `id`, re-checks it and decides (see [`Step`]). Runs in the job's tenant
-/// transaction; `actor` is the system actor the audit rows name.
-pub async fn prepare(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    settings: &MessageSettings,
-    id: Uuid,
-    now: DateTime<Utc>,
-) -> Result<Step> {
-    let Some(data) = data::load(conn, id, true).await? else {
-        return Ok(Step::Done);
-    };
-    let status = data.message.status;
-    if !matches!(status, MessageStatus::Pending | MessageStatus::Sending) {
-        return Ok(Step::Done);
-    }
-    let due = render::due_at(&data, settings);
-    // A `sending` message was claimed by a sender that died: it was due then.
-    if status == MessageStatus::Pending && due > now + EARLY_TOLERANCE {
-        return Ok(Step::Defer(due));
-    }
-    if let Some(reason) = skip_reason(&data, settings, now, due) {
-        skip(conn, actor, &data.message, reason).await?;
-        return Ok(Step::Skipped(data.message.message_type, reason));
-    }
-    let lines = render::lines_for(conn, &data).await?;
-    let email = render::render(&data, &lines, settings)?;
-    let to = email.to.clone().unwrap_or_default();
-    let next = transition(status, MessageEvent::Claim)?;
-    let claimed: ScheduledMessage = sqlx::query_as(concat!(
-        "UPDATE scheduled_messages SET status = $2, attempts = attempts + 1
-          WHERE id = $1 RETURNING ",
-        columns!()
-    ))
-    .bind(id)
-    .bind(next.as_str())
-    .fetch_one(&mut *conn)
-    .await?;
-    audit_message(conn, actor, &data.message, &claimed, "claim").await?;
-    Ok(Step::Send(Box::new(Claimed {
-        id,
-        customer_id: data.message.customer_id,
-        message_type: data.message.message_type,
-        due,
-        to,
-        email,
-    })))
+/// How an SMTP exchange ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The server accepted the message: `sent`.
+    Sent,
+    /// A transient failure (connect, timeout, 4xx): back to `pending` with the error; the job
+    /// retries with backoff and the next attempt re-checks everything again.
+    Retry(String),
+    /// A permanent failure (5xx, or transient ones until the attempts ran out): `failed` with
+    /// the reply. `bounced`: the server refused the mailbox itself; the customer's address is
+    /// marked bounced (if it is still the one we sent to) and later messages skip it.
+    Failed { error: String, bounced: bool },
 }
 
-/// Why `data`'s message must not be sent now, if anything lapsed. `due` is its due time
-/// after quiet hours; lateness beyond the type's catch-up limit is `too_late`.
-pub fn skip_reason(
+enum Decision {
+    Done,
+    Defer(DateTime<Utc>),
+    Skip(SkipReason),
+    Claim(Box<RenderedEmail>, DateTime<Utc>),
+    Unrenderable(String),
+}
+
+/// Locks `requests`' messages of tenant `user` (the caller's tenant transaction), re-checks
+/// each and decides; the answer is aligned with `requests`.
+pub async fn prepare(
+    conn: &mut PgConnection,
+    user: UserId,
+    settings: &MessageSettings,
+    requests: &[Request],
+    now: DateTime<Utc>,
+) -> Result<Vec<Step>> {
+    let ids: Vec<Uuid> = requests.iter().map(|r| r.id).collect();
+    let rows = data::lock_many(conn, &ids).await?;
+    let mut decided: HashMap<Uuid, (MessageData, Decision)> = HashMap::new();
+    for data in rows {
+        let decision = decide(conn, &data, settings, now).await?;
+        decided.insert(data.message.id, (data, decision));
+    }
+    // One statement writes every skip and every claim of the batch.
+    let mut changed_ids = Vec::new();
+    let mut statuses = Vec::new();
+    let mut reasons: Vec<Option<&str>> = Vec::new();
+    for (id, (_, decision)) in &decided {
+        let (status, reason) = match decision {
+            Decision::Skip(r) => (MessageStatus::Skipped, Some(r.as_str())),
+            Decision::Claim(..) => (MessageStatus::Sending, None),
+            _ => continue,
+        };
+        changed_ids.push(*id);
+        statuses.push(status.as_str());
+        reasons.push(reason);
+    }
+    let changed: Vec<ScheduledMessage> = if changed_ids.is_empty() {
+        Vec::new()
+    } else {
+        sqlx::query_as(concat!(
+            "UPDATE scheduled_messages
+                SET status = ($2::text[])[array_position($1::uuid[], id)],
+                    skip_reason = ($3::text[])[array_position($1::uuid[], id)],
+                    attempts = attempts + CASE WHEN ($2::text[])[array_position($1::uuid[], id)]
+                                                    = 'sending' THEN 1 ELSE 0 END
+              WHERE id = ANY(ARRAY(SELECT unnest($1::uuid[])))
+                AND status IN ('pending', 'sending')
+             RETURNING ",
+            columns!()
+        ))
+        .bind(&changed_ids)
+        .bind(&statuses)
+        .bind(&reasons)
+        .fetch_all(&mut *conn)
+        .await?
+    };
+    let changed: HashMap<Uuid, ScheduledMessage> = changed.into_iter().map(|m| (m.id, m)).collect();
+    let mut records = Vec::new();
+    let mut steps = Vec::with_capacity(requests.len());
+    for request in requests {
+        let actor = Actor::system(user, request.request_id.clone());
+        let step = match decided.remove(&request.id) {
+            None => Step::Done,
+            Some((data, decision)) => {
+                let before = data.message;
+                match (decision, changed.get(&request.id)) {
+                    (Decision::Done, _) => Step::Done,
+                    (Decision::Defer(at), _) => Step::Defer(at),
+                    (Decision::Unrenderable(e), _) => Step::Unrenderable(e),
+                    (Decision::Skip(reason), Some(after)) => {
+                        records.push(record_of(&actor, &before, after, "skip")?);
+                        Step::Skipped(before.message_type, reason)
+                    }
+                    (Decision::Claim(email, due), Some(after)) => {
+                        records.push(record_of(&actor, &before, after, "claim")?);
+                        Step::Send(Box::new(Claimed {
+                            id: before.id,
+                            row: after.clone(),
+                            customer_id: before.customer_id,
+                            message_type: before.message_type,
+                            due,
+                            to: email.to.clone().unwrap_or_default(),
+                            email: *email,
+                        }))
+                    }
+                    // Locked and still pending or sending: always written.
+                    (Decision::Skip(_) | Decision::Claim(..), None) => Step::Done,
+                }
+            }
+        };
+        steps.push(step);
+    }
+    audit::log_changes(conn, &records).await?;
+    Ok(steps)
+}
+
+async fn decide(
+    conn: &mut PgConnection,
     data: &MessageData,
     settings: &MessageSettings,
     now: DateTime<Utc>,
-    due: DateTime<Utc>,
-) -> Option<SkipReason> {
-    use SkipReason as R;
-    let m = &data.message;
-    if data.customer_deleted_at.is_some() {
-        return Some(R::CustomerDeleted);
+) -> Result<Decision> {
+    let status = data.message.status;
+    if !matches!(status, MessageStatus::Pending | MessageStatus::Sending) {
+        return Ok(Decision::Done);
     }
-    if data.customer_archived_at.is_some() {
-        return Some(R::CustomerArchived);
+    let due = render::due_at(data, settings);
+    // A `sending` message was claimed by a sender that died: it was due then.
+    if status == MessageStatus::Pending && due > now + EARLY_TOLERANCE {
+        return Ok(Decision::Defer(due));
     }
-    if data.customer_email_opt_out {
-        return Some(R::OptedOut);
+    if let Some(reason) = skip_reason(data, settings, now, due) {
+        transition(status, MessageEvent::Skip)?;
+        return Ok(Decision::Skip(reason));
     }
-    if data.customer_email.as_deref().is_none_or(str::is_empty) {
-        return Some(R::NoEmail);
-    }
-    if data.customer_email_bounced_at.is_some() {
-        return Some(R::Bounced);
-    }
-    let ticket_booked = data.ticket_deleted_at.is_none()
-        && matches!(data.ticket_status.as_deref(), Some("scheduled" | "in_progress"));
-    let invoice_status = if data.invoice_deleted_at.is_some() {
-        None
-    } else {
-        data.invoice_status.as_deref()
-    };
-    let type_reason = match m.message_type {
-        MessageType::AppointmentConfirmation | MessageType::AppointmentReminder => {
-            if !ticket_booked {
-                Some(R::TicketNotScheduled)
-            } else if data.ticket_scheduled_at != m.appointment_at {
-                Some(R::AppointmentMoved)
-            } else if data.ticket_scheduled_at.is_some_and(|at| at <= now) {
-                Some(R::TooLate)
-            } else {
-                None
-            }
-        }
-        // Telling a customer a visit is off makes no sense once its time has passed.
-        MessageType::AppointmentCancellation => m
-            .appointment_at
-            .is_none_or(|at| at <= now)
-            .then_some(R::TooLate),
-        MessageType::PaymentReminder => (invoice_status != Some("sent")).then_some(R::InvoiceNotSent),
-        // The invoice itself still goes out once paid (a receipt), not once void.
-        MessageType::Invoice => {
-            (!matches!(invoice_status, Some("sent" | "paid"))).then_some(R::InvoiceNotSent)
-        }
-        MessageType::ServiceReminder => data.booked_later.then_some(R::AlreadyBooked),
-        MessageType::Custom => None,
-    };
-    if type_reason.is_some() {
-        return type_reason;
-    }
-    match settings.catch_up.limit(m.message_type) {
-        Some(limit) if now - due > limit => Some(R::TooLate),
-        _ => None,
-    }
+    transition(status, MessageEvent::Claim)?;
+    let lines = render::lines_for(conn, data).await?;
+    Ok(match render::render(data, &lines, settings) {
+        Ok(email) => Decision::Claim(Box::new(email), due),
+        Err(e) => Decision::Unrenderable(e.to_string()),
+    })
 }
 
-async fn skip(
-    conn: &mut PgConnection,
+fn record_of(
     actor: &Actor,
-    current: &ScheduledMessage,
-    reason: SkipReason,
+    before: &ScheduledMessage,
+    after: &ScheduledMessage,
+    action: &'static str,
+) -> Result<AuditRecord> {
+    Ok(AuditRecord {
+        actor: actor.clone(),
+        entity_type: "scheduled_message",
+        entity_id: after.id,
+        action: AuditAction::Action(action),
+        changes: compute_changes(&snapshot(before)?, &snapshot(after)?),
+    })
+}
+
+/// Writes the outcome of each exchange (tenant `user`'s transaction), each audited as its
+/// job. Only messages still `sending` change: if another run took one over meanwhile (this
+/// worker lost its lease) and finished it, its outcome here is dropped.
+pub async fn record(
+    conn: &mut PgConnection,
+    user: UserId,
+    outcomes: &[(&Claimed, &Outcome, Option<String>)],
 ) -> Result<()> {
-    let next = transition(current.status, MessageEvent::Skip)?;
-    let skipped: ScheduledMessage = sqlx::query_as(concat!(
-        "UPDATE scheduled_messages SET status = $2, skip_reason = $3 WHERE id = $1 RETURNING ",
+    let ids: Vec<Uuid> = outcomes.iter().map(|(c, _, _)| c.id).collect();
+    let statuses: Vec<&str> = outcomes
+        .iter()
+        .map(|(_, o, _)| {
+            let event = match o {
+                Outcome::Sent => MessageEvent::Deliver,
+                Outcome::Retry(_) => MessageEvent::Retry,
+                Outcome::Failed { .. } => MessageEvent::Fail,
+            };
+            transition(MessageStatus::Sending, event).map(MessageStatus::as_str)
+        })
+        .collect::<Result<_>>()?;
+    let errors: Vec<Option<String>> = outcomes
+        .iter()
+        .map(|(_, o, _)| match o {
+            Outcome::Sent => None,
+            Outcome::Retry(e) | Outcome::Failed { error: e, .. } => Some(truncate(e)),
+        })
+        .collect();
+    let updated: Vec<ScheduledMessage> = sqlx::query_as(concat!(
+        "UPDATE scheduled_messages
+            SET status = ($2::text[])[array_position($1::uuid[], id)],
+                last_error = coalesce(($3::text[])[array_position($1::uuid[], id)], last_error),
+                sent_at = CASE WHEN ($2::text[])[array_position($1::uuid[], id)] = 'sent'
+                               THEN now() ELSE sent_at END
+          WHERE id = ANY(ARRAY(SELECT unnest($1::uuid[]))) AND status = 'sending'
+         RETURNING ",
         columns!()
     ))
-    .bind(current.id)
-    .bind(next.as_str())
-    .bind(reason.as_str())
-    .fetch_one(&mut *conn)
+    .bind(&ids)
+    .bind(&statuses)
+    .bind(&errors)
+    .fetch_all(&mut *conn)
     .await?;
-    audit_message(conn, actor, current, &skipped, "skip").await
+    let updated: HashMap<Uuid, ScheduledMessage> = updated.into_iter().map(|m| (m.id, m)).collect();
+    let mut records = Vec::new();
+    for (claimed, outcome, request_id) in outcomes {
+        let Some(after) = updated.get(&claimed.id) else {
+            tracing::warn!(message = %claimed.id, "message no longer sending; outcome not recorded");
+            continue;
+        };
+        let actor = Actor::system(user, request_id.clone());
+        let action = match outcome {
+            Outcome::Sent => "send",
+            Outcome::Retry(_) => "retry",
+            Outcome::Failed { .. } => "fail",
+        };
+        records.push(record_of(&actor, &claimed.row, after, action)?);
+        if let Outcome::Failed { bounced: true, .. } = outcome
+            && let Some(record) = mark_bounced(conn, &actor, claimed).await?
+        {
+            records.push(record);
+        }
+    }
+    audit::log_changes(conn, &records).await
 }
 
-/// The server accepted the message: `sending → sent`.
-pub async fn record_sent(conn: &mut PgConnection, actor: &Actor, id: Uuid) -> Result<()> {
-    finish(conn, actor, id, MessageEvent::Deliver, None, "send").await
-}
-
-/// A transient failure (connect, timeout, 4xx): back to `pending` with the error; the job
-/// retries with backoff and the next attempt re-checks everything again.
-pub async fn record_retry(conn: &mut PgConnection, actor: &Actor, id: Uuid, error: &str) -> Result<()> {
-    finish(conn, actor, id, MessageEvent::Retry, Some(error), "retry").await
-}
-
-/// A permanent failure (5xx, or transient ones until the attempts ran out): `failed` with the
-/// reply. With `bounced_address`, the server refused that mailbox: the customer's address is
-/// marked bounced (if it is still the one we sent to), and later messages skip it.
-pub async fn record_failed(
+/// Sets the customer's `email_bounced_at` if the address is still the one that bounced.
+async fn mark_bounced(
     conn: &mut PgConnection,
     actor: &Actor,
     claimed: &Claimed,
-    error: &str,
-    bounced_address: bool,
-) -> Result<()> {
-    finish(conn, actor, claimed.id, MessageEvent::Fail, Some(error), "fail").await?;
-    if !bounced_address {
-        return Ok(());
-    }
+) -> Result<Option<AuditRecord>> {
     let bounced: Option<DateTime<Utc>> = sqlx::query_scalar(
         "UPDATE customers SET email_bounced_at = now()
           WHERE id = $1 AND email = $2 AND email_bounced_at IS NULL
@@ -217,74 +302,20 @@ pub async fn record_failed(
     .bind(&claimed.to)
     .fetch_optional(&mut *conn)
     .await?;
-    if let Some(at) = bounced {
+    Ok(bounced.map(|at| {
         let mut changes = Map::new();
         changes.insert("email_bounced_at".into(), json!({"old": null, "new": at}));
-        audit::log_change(
-            conn,
-            actor,
-            "customer",
-            claimed.customer_id,
-            AuditAction::Action("email_bounced"),
+        AuditRecord {
+            actor: actor.clone(),
+            entity_type: "customer",
+            entity_id: claimed.customer_id,
+            action: AuditAction::Action("email_bounced"),
             changes,
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-async fn finish(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    id: Uuid,
-    event: MessageEvent,
-    error: Option<&str>,
-    action: &'static str,
-) -> Result<()> {
-    let current: ScheduledMessage = sqlx::query_as(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM scheduled_messages WHERE id = $1 FOR UPDATE"
-    ))
-    .bind(id)
-    .fetch_one(&mut *conn)
-    .await?;
-    let next = transition(current.status, event)?;
-    let updated: ScheduledMessage = sqlx::query_as(concat!(
-        "UPDATE scheduled_messages
-            SET status = $2, last_error = coalesce($3, last_error),
-                sent_at = CASE WHEN $2 = 'sent' THEN now() ELSE sent_at END
-          WHERE id = $1 RETURNING ",
-        columns!()
-    ))
-    .bind(id)
-    .bind(next.as_str())
-    .bind(error.map(truncate))
-    .fetch_one(&mut *conn)
-    .await?;
-    audit_message(conn, actor, &current, &updated, action).await
+        }
+    }))
 }
 
 /// `last_error` keeps the first 2,000 characters of a reply.
 fn truncate(error: &str) -> String {
     error.chars().take(2000).collect()
-}
-
-async fn audit_message(
-    conn: &mut PgConnection,
-    actor: &Actor,
-    before: &ScheduledMessage,
-    after: &ScheduledMessage,
-    action: &'static str,
-) -> Result<()> {
-    let changes: Map<String, Value> = compute_changes(&snapshot(before)?, &snapshot(after)?);
-    audit::log_change(
-        conn,
-        actor,
-        "scheduled_message",
-        after.id,
-        AuditAction::Action(action),
-        changes,
-    )
-    .await
 }

@@ -90,7 +90,10 @@ pub(super) async fn insert_with(
         c.add("ticket_id", "is required for appointment messages");
     }
     if input.message_type.is_about_invoice() && input.invoice_id.is_none() {
-        c.add("invoice_id", "is required for invoices and payment reminders");
+        c.add(
+            "invoice_id",
+            "is required for invoices and payment reminders",
+        );
     }
     c.finish()?;
 

@@ -155,8 +155,9 @@ impl CatchUpLimits {
                 .ok_or_else(|| format!("MESSAGE_CATCH_UP: {part:?} is not type=duration"))?;
             let message_type = MessageType::parse(name.trim())
                 .ok_or_else(|| format!("MESSAGE_CATCH_UP: unknown message type {name:?}"))?;
-            let limit = parse_limit(value.trim())
-                .ok_or_else(|| format!("MESSAGE_CATCH_UP: {value:?} is not like 30m, 12h, 7d or none"))?;
+            let limit = parse_limit(value.trim()).ok_or_else(|| {
+                format!("MESSAGE_CATCH_UP: {value:?} is not like 30m, 12h, 7d or none")
+            })?;
             for entry in limits.limits.iter_mut().filter(|(t, _)| *t == message_type) {
                 entry.1 = limit;
             }

@@ -155,10 +155,7 @@ fn paragraphs(text: &str) -> Value {
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .map(|p| {
-            let lines: Vec<String> = p
-                .lines()
-                .map(escape_html)
-                .collect();
+            let lines: Vec<String> = p.lines().map(escape_html).collect();
             format!("<p>{}</p>", lines.join("<br>\n"))
         })
         .collect();
@@ -202,11 +199,17 @@ mod tests {
                     ));
                 }
             } else {
-                on_disk.push(format!("email/{}", path.file_name().unwrap().to_string_lossy()));
+                on_disk.push(format!(
+                    "email/{}",
+                    path.file_name().unwrap().to_string_lossy()
+                ));
             }
         }
         for name in on_disk {
-            assert!(embedded.contains(&name.as_str()), "{name} is on disk but not embedded");
+            assert!(
+                embedded.contains(&name.as_str()),
+                "{name} is on disk but not embedded"
+            );
         }
         assert!(environment().is_ok());
     }

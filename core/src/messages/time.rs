@@ -140,8 +140,14 @@ mod tests {
 
     #[test]
     fn zones_fall_back_from_customer_to_business_to_utc() {
-        assert_eq!(reader_zone(Some("Asia/Tokyo"), Some("Europe/Paris")).name(), "Asia/Tokyo");
-        assert_eq!(reader_zone(None, Some("Europe/Paris")).name(), "Europe/Paris");
+        assert_eq!(
+            reader_zone(Some("Asia/Tokyo"), Some("Europe/Paris")).name(),
+            "Asia/Tokyo"
+        );
+        assert_eq!(
+            reader_zone(None, Some("Europe/Paris")).name(),
+            "Europe/Paris"
+        );
         assert_eq!(reader_zone(None, None), chrono_tz::UTC);
         assert_eq!(reader_zone(Some("Nope/Nope"), None), chrono_tz::UTC);
     }

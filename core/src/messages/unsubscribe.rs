@@ -190,7 +190,11 @@ mod tests {
         for i in 0..TOKEN_LEN {
             let mut raw = URL_SAFE_NO_PAD.decode(&token).unwrap();
             raw[i] ^= 1;
-            assert_eq!(verify(&secret, &URL_SAFE_NO_PAD.encode(&raw)), None, "byte {i}");
+            assert_eq!(
+                verify(&secret, &URL_SAFE_NO_PAD.encode(&raw)),
+                None,
+                "byte {i}"
+            );
         }
         for junk in ["", "x", "%%%", &"A".repeat(200)] {
             assert_eq!(verify(&secret, junk), None);

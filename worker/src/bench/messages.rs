@@ -12,6 +12,7 @@ use fieldwork_core::ids::UserId;
 use fieldwork_core::messages::{MessageSettings, SendMessage, send_job_key};
 use fieldwork_core::queue::{JobOptions, NewJob, insert_many};
 use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
 use uuid::Uuid;
 
 use super::smtp_sink::SmtpSink;
@@ -31,10 +32,16 @@ pub struct Shape {
 
 const EMAIL_PREFIX: &str = "bench-messages-";
 
-pub async fn run(database_url: &str, system: &PgPool, shape: Shape) -> anyhow::Result<()> {
+pub async fn run(database_url: &str, shape: Shape) -> anyhow::Result<()> {
     let mut cfg = PoolConfig::new(database_url, "fieldwork-bench");
     cfg.max_connections = 4;
     let app = db::pool(&cfg, DbRole::App)?;
+    // Watching progress across tenants and removing the bench tenants afterwards is owner
+    // work: the URL's own user, as `bench` already is for the migrations.
+    let system = &PgPoolOptions::new()
+        .max_connections(2)
+        .connect(database_url)
+        .await?;
     let sink = SmtpSink::start_with(false).await?;
     let start_db: DateTime<Utc> = sqlx::query_scalar("SELECT clock_timestamp()")
         .fetch_one(system)
@@ -103,6 +110,7 @@ pub async fn run(database_url: &str, system: &PgPool, shape: Shape) -> anyhow::R
         .execute(system)
         .await?;
     app.close().await;
+    system.close().await;
     Ok(())
 }
 
@@ -135,7 +143,11 @@ pub async fn seed(
         .bind(i32::try_from(share.div_ceil(20).max(1))?)
         .fetch_all(&mut *tx)
         .await?;
-        let step_us = if shape.rate == 0 { 0 } else { 1_000_000 / shape.rate as i64 };
+        let step_us = if shape.rate == 0 {
+            0
+        } else {
+            1_000_000 / shape.rate as i64
+        };
         let messages: Vec<(Uuid, DateTime<Utc>)> = sqlx::query_as(
             "INSERT INTO scheduled_messages (user_id, customer_id, message_type, scheduled_for, subject, body)
              SELECT app_current_user_id(), ($1::uuid[])[1 + n % cardinality($1::uuid[])], 'custom',
@@ -155,7 +167,9 @@ pub async fn seed(
             let jobs: Vec<NewJob> = chunk
                 .iter()
                 .map(|(id, at)| {
-                    let options = JobOptions::default().run_at(*at).unique_key(send_job_key(*id));
+                    let options = JobOptions::default()
+                        .run_at(*at)
+                        .unique_key(send_job_key(*id));
                     NewJob::new(&SendMessage { message_id: *id }, options)
                 })
                 .collect::<Result<_, _>>()?;

@@ -71,7 +71,7 @@ pub async fn run(database_url: &str, command: BenchCommand) -> anyhow::Result<()
                 tenants,
                 rate,
             };
-            messages::run(database_url, &system, shape).await
+            messages::run(database_url, shape).await
         }
         BenchCommand::Latency {
             rate,

@@ -103,7 +103,8 @@ impl Mailer {
         };
         let to = Mailbox::new(
             Some(email.to_name.clone()),
-            to.parse().map_err(|e| invalid("invalid recipient address", &e))?,
+            to.parse()
+                .map_err(|e| invalid("invalid recipient address", &e))?,
         );
         let from = Mailbox::new(Some(email.from_name.clone()), self.inner.from.email.clone());
         Message::builder()
@@ -132,14 +133,15 @@ impl Mailer {
         let message = self.build(id, to, email)?;
         let timeout = self.inner.timeout;
         match &self.inner.transport {
-            Transport::Smtp(smtp) => match tokio::time::timeout(timeout, smtp.send(message)).await
-            {
-                Ok(Ok(_)) => Ok(()),
-                Ok(Err(e)) => Err(classify(&e)),
-                Err(_) => Err(SendError::Transient(format!(
-                    "SMTP send timed out after {timeout:?}"
-                ))),
-            },
+            Transport::Smtp(smtp) => {
+                match tokio::time::timeout(timeout, smtp.send(message)).await {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(e)) => Err(classify(&e)),
+                    Err(_) => Err(SendError::Transient(format!(
+                        "SMTP send timed out after {timeout:?}"
+                    ))),
+                }
+            }
             Transport::Outbox(outbox) => outbox
                 .write(id, message.formatted())
                 .await
@@ -166,8 +168,12 @@ fn classify(e: &lettre::transport::smtp::Error) -> SendError {
     let enhanced = reply.split_whitespace().find(|w| {
         let mut parts = w.split('.');
         parts.next() == Some("5")
-            && parts.next().is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()) && !p.is_empty())
-            && parts.next().is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()) && !p.is_empty())
+            && parts
+                .next()
+                .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()) && !p.is_empty())
+            && parts
+                .next()
+                .is_some_and(|p| p.chars().all(|c| c.is_ascii_digit()) && !p.is_empty())
     });
     let bounced = match enhanced {
         Some(status) => status.starts_with("5.1.") || status.starts_with("5.2."),

@@ -5,6 +5,7 @@
 //! `runtime::cron`). Handlers get their outside clients from [`Clients`], built once.
 
 pub mod bench_noop;
+pub mod send_batch;
 pub mod send_message;
 #[cfg(feature = "test-kinds")]
 pub mod test_kinds;
