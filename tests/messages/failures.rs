@@ -85,6 +85,13 @@ async fn a_451_is_retried_and_the_message_is_delivered_once() {
         ))
         .await;
     assert!(customer["email_bounced_at"].is_null());
+    // The worker's metrics (one exporter per process, shared by the tests in it).
+    let metrics = fieldwork_core::metrics_export::render();
+    assert!(
+        metrics.contains("fieldwork_messages_total{type=\"custom\",outcome=\"sent\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("fieldwork_message_send_lag_seconds_bucket{type=\"custom\""));
     let audit = h.get(&format!("/api/data/audit_log?entity_id={id}")).await;
     let steps: Vec<&str> = audit["items"]
         .as_array()

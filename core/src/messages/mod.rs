@@ -247,6 +247,8 @@ impl StateMachine for MessageStatus {
             // in docs/ARCHITECTURE.md for the duplicate this can cause).
             (S::Sending, E::Claim, S::Sending),
             (S::Pending, E::Skip, S::Skipped),
+            // It cannot be rendered and the job ran out of attempts.
+            (S::Pending, E::Fail, S::Failed),
             (S::Sending, E::Deliver, S::Sent),
             (S::Sending, E::Fail, S::Failed),
             (S::Sending, E::Retry, S::Pending),

@@ -29,11 +29,13 @@ pub use super::revalidate::skip_reason;
 /// workers and database differ a little).
 const EARLY_TOLERANCE: Duration = Duration::seconds(1);
 
-/// One message to prepare: its id and the audit `request_id` naming its job (`job-42`).
+/// One message to prepare: its id, the audit `request_id` naming its job (`job-42`), and
+/// whether this is the job's last attempt (a message that cannot be rendered then fails).
 #[derive(Debug, Clone)]
 pub struct Request {
     pub id: Uuid,
     pub request_id: Option<String>,
+    pub last_attempt: bool,
 }
 
 /// What a message's send job does next.
@@ -48,8 +50,9 @@ pub enum Step {
     /// Claimed (`sending`, written and audited): send it once the transaction committed,
     /// then [`record`] the outcome.
     Send(Box<Claimed>),
-    /// It cannot be rendered (a template defect): left as it was, to be retried.
-    Unrenderable(String),
+    /// It cannot be rendered (a template defect): left as it was, to be retried — or, on
+    /// the job's last attempt, ended `failed` with the error (then `failed` is true).
+    Unrenderable { error: String, failed: bool },
 }
 
 /// A claimed message, rendered.
@@ -88,6 +91,8 @@ enum Decision {
     Skip(SkipReason),
     Claim(Box<RenderedEmail>, DateTime<Utc>),
     Unrenderable(String),
+    /// Unrenderable on the last attempt.
+    Fail(String),
 }
 
 /// Locks `requests`' messages of tenant `user` (the caller's tenant transaction), re-checks
@@ -101,24 +106,35 @@ pub async fn prepare(
 ) -> Result<Vec<Step>> {
     let ids: Vec<Uuid> = requests.iter().map(|r| r.id).collect();
     let rows = data::lock_many(conn, &ids).await?;
+    let last_attempt: HashMap<Uuid, bool> =
+        requests.iter().map(|r| (r.id, r.last_attempt)).collect();
     let mut decided: HashMap<Uuid, (MessageData, Decision)> = HashMap::new();
     for data in rows {
-        let decision = decide(conn, &data, settings, now).await?;
+        let decision = match decide(conn, &data, settings, now).await? {
+            Decision::Unrenderable(e) if last_attempt.get(&data.message.id) == Some(&true) => {
+                transition(data.message.status, MessageEvent::Fail)?;
+                Decision::Fail(e)
+            }
+            decision => decision,
+        };
         decided.insert(data.message.id, (data, decision));
     }
-    // One statement writes every skip and every claim of the batch.
+    // One statement writes every skip, claim and failure of the batch.
     let mut changed_ids = Vec::new();
     let mut statuses = Vec::new();
     let mut reasons: Vec<Option<&str>> = Vec::new();
+    let mut errors: Vec<Option<String>> = Vec::new();
     for (id, (_, decision)) in &decided {
-        let (status, reason) = match decision {
-            Decision::Skip(r) => (MessageStatus::Skipped, Some(r.as_str())),
-            Decision::Claim(..) => (MessageStatus::Sending, None),
+        let (status, reason, error) = match decision {
+            Decision::Skip(r) => (MessageStatus::Skipped, Some(r.as_str()), None),
+            Decision::Claim(..) => (MessageStatus::Sending, None, None),
+            Decision::Fail(e) => (MessageStatus::Failed, None, Some(truncate(e))),
             _ => continue,
         };
         changed_ids.push(*id);
         statuses.push(status.as_str());
         reasons.push(reason);
+        errors.push(error);
     }
     let changed: Vec<ScheduledMessage> = if changed_ids.is_empty() {
         Vec::new()
@@ -127,6 +143,7 @@ pub async fn prepare(
             "UPDATE scheduled_messages
                 SET status = ($2::text[])[array_position($1::uuid[], id)],
                     skip_reason = ($3::text[])[array_position($1::uuid[], id)],
+                    last_error = coalesce(($4::text[])[array_position($1::uuid[], id)], last_error),
                     attempts = attempts + CASE WHEN ($2::text[])[array_position($1::uuid[], id)]
                                                     = 'sending' THEN 1 ELSE 0 END
               WHERE id = ANY(ARRAY(SELECT unnest($1::uuid[])))
@@ -137,6 +154,7 @@ pub async fn prepare(
         .bind(&changed_ids)
         .bind(&statuses)
         .bind(&reasons)
+        .bind(&errors)
         .fetch_all(&mut *conn)
         .await?
     };
@@ -152,7 +170,17 @@ pub async fn prepare(
                 match (decision, changed.get(&request.id)) {
                     (Decision::Done, _) => Step::Done,
                     (Decision::Defer(at), _) => Step::Defer(at),
-                    (Decision::Unrenderable(e), _) => Step::Unrenderable(e),
+                    (Decision::Unrenderable(error), _) => Step::Unrenderable {
+                        error,
+                        failed: false,
+                    },
+                    (Decision::Fail(error), Some(after)) => {
+                        records.push(record_of(&actor, &before, after, "fail")?);
+                        Step::Unrenderable {
+                            error,
+                            failed: true,
+                        }
+                    }
                     (Decision::Skip(reason), Some(after)) => {
                         records.push(record_of(&actor, &before, after, "skip")?);
                         Step::Skipped(before.message_type, reason)
@@ -170,7 +198,9 @@ pub async fn prepare(
                         }))
                     }
                     // Locked and still pending or sending: always written.
-                    (Decision::Skip(_) | Decision::Claim(..), None) => Step::Done,
+                    (Decision::Skip(_) | Decision::Claim(..) | Decision::Fail(_), None) => {
+                        Step::Done
+                    }
                 }
             }
         };

@@ -59,6 +59,7 @@ async fn run(job: SendMessage, ctx: JobContext, sender: Arc<Sender>) -> JobResul
     let request = Request {
         id: job.message_id,
         request_id: request_id.clone(),
+        last_attempt: ctx.attempt() >= ctx.max_attempts(),
     };
     // Finished messages leave the job to the runtime's batched acknowledgement: if this
     // process dies before it, the next run finds the message finished and does nothing.
@@ -68,7 +69,17 @@ async fn run(job: SendMessage, ctx: JobContext, sender: Arc<Sender>) -> JobResul
             count(message_type, &format!("skipped_{}", reason.as_str()));
             Ok(())
         }
-        Step::Unrenderable(e) => Err(JobError::failed(e)),
+        Step::Unrenderable {
+            error,
+            failed: false,
+        } => Err(JobError::failed(error)),
+        Step::Unrenderable {
+            error,
+            failed: true,
+        } => {
+            tracing::error!(message = %job.message_id, %error, "message cannot be rendered; failed");
+            Ok(())
+        }
         Step::Defer(at) => defer(&ctx, &job, at).await,
         Step::Send(claimed) => {
             let result = sender
