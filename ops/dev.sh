@@ -8,6 +8,9 @@
 #   (created if missing);
 # - neither: a throwaway PostgreSQL cluster from the installed server binaries (stopped on
 #   exit), set up the same way.
+# Without SMTP_URL, emails are written as .eml files to MAIL_OUTBOX_DIR (default
+# .fieldwork/outbox). APP_SECRET, when unset, is generated once into .fieldwork/app_secret and
+# reused on every start, so unsubscribe links keep working.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$FW_ROOT"
@@ -31,6 +34,23 @@ if [ -z "${MIGRATE_DATABASE_URL:-}" ]; then
 fi
 export LISTEN_ADDR=${LISTEN_ADDR:-127.0.0.1:8000}
 export METRICS_ADDR=${METRICS_ADDR:-127.0.0.1:9464}
+export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://$LISTEN_ADDR}
+
+# One secret for every start: links in emails sent yesterday must still work today.
+if [ -z "${APP_SECRET:-}" ]; then
+    secret_file="$FW_ROOT/.fieldwork/app_secret"
+    if [ ! -s "$secret_file" ]; then
+        mkdir -p "$FW_ROOT/.fieldwork"
+        (umask 077; od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > "$secret_file")
+        fw_log "generated APP_SECRET into $secret_file"
+    fi
+    APP_SECRET=$(cat "$secret_file")
+    export APP_SECRET
+fi
+if [ -z "${SMTP_URL:-}" ]; then
+    export MAIL_OUTBOX_DIR=${MAIL_OUTBOX_DIR:-$FW_ROOT/.fieldwork/outbox}
+    mkdir -p "$MAIL_OUTBOX_DIR"
+fi
 
 "$bin/fieldwork-api" migrate
 
@@ -47,6 +67,11 @@ trap stop_all EXIT
 fw_log "API on http://$LISTEN_ADDR (try: curl http://$LISTEN_ADDR/readyz); Ctrl-C stops"
 if [ -n "${OPS_TOKEN:-}" ]; then
     fw_log "jobs page on http://$METRICS_ADDR/ops/ (log in with OPS_TOKEN)"
+fi
+if [ -z "${SMTP_URL:-}" ]; then
+    fw_log "emails: SMTP_URL is unset, each email is written to $MAIL_OUTBOX_DIR/<message id>.eml"
+else
+    fw_log "emails: sent through SMTP_URL"
 fi
 # Exit (and stop everything) as soon as either process ends.
 wait -n "${pids[@]}"

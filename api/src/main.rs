@@ -10,11 +10,15 @@ use fieldwork_core::telemetry::{init_tracing, shutdown_signal};
 /// Fieldwork HTTP API.
 ///
 /// Environment: DATABASE_URL (required: the runtime login), MIGRATE_DATABASE_URL (the schema
-/// owner `migrate` logs in as; default DATABASE_URL), LISTEN_ADDR (default 127.0.0.1:8000),
-/// PUBLIC_BASE_URL, SESSION_TTL_DAYS (default 30), DB_MAX_CONNECTIONS (default 10),
-/// HTTP_HEADER_TIMEOUT_SECS (10), HTTP_BODY_TIMEOUT_SECS (30), HTTP_MAX_CONNECTIONS (1024),
-/// TRUSTED_PROXY_HOPS (0), LOGIN_LIMIT_PER_IP (30 per minute), REGISTER_LIMIT_PER_IP (20 per
-/// hour), PASSWORD_HASH_CONCURRENCY (cores), LOG_FORMAT (text|json), RUST_LOG.
+/// owner `migrate` logs in as; default DATABASE_URL), APP_SECRET (required to serve: signs
+/// unsubscribe links, at least 32 characters), LISTEN_ADDR (default 127.0.0.1:8000),
+/// PUBLIC_BASE_URL (default http://LISTEN_ADDR; links in emails), SESSION_TTL_DAYS (default
+/// 30), DB_MAX_CONNECTIONS (default 10), HTTP_HEADER_TIMEOUT_SECS (10),
+/// HTTP_BODY_TIMEOUT_SECS (30), HTTP_MAX_CONNECTIONS (1024), TRUSTED_PROXY_HOPS (0),
+/// LOGIN_LIMIT_PER_IP (30 per minute), REGISTER_LIMIT_PER_IP (20 per hour),
+/// PASSWORD_HASH_CONCURRENCY (cores), LOG_FORMAT (text|json), RUST_LOG; for the messages the
+/// API schedules and previews: QUIET_HOURS (default 21:00-08:00, or off), REMINDER_LEAD_HOURS
+/// (default 24), SERVICE_REMINDER_DAYS (default 180), MESSAGE_CATCH_UP (e.g. custom=24h).
 /// docs/SECURITY.md explains the two logins.
 #[derive(Debug, Parser)]
 #[command(name = "fieldwork-api", version)]
@@ -55,6 +59,7 @@ async fn main() -> anyhow::Result<()> {
             tracing::info!("migrations applied");
         }
         Command::Serve => {
+            config.require_app_secret()?;
             let mut pool_config = PoolConfig::new(&config.database_url, "fieldwork-api");
             pool_config.max_connections = config.db_max_connections;
             let pool = db::pool(&pool_config, DbRole::App)?;

@@ -30,10 +30,11 @@ use utoipa::{IntoParams, IntoResponses, Modify, OpenApi, ToSchema};
         (name = "products", description = "Products sold on invoices"),
         (name = "tickets", description = "Jobs on site; status changes through actions"),
         (name = "invoices", description = "Invoices with items; status changes through actions"),
-        (name = "scheduled_messages", description = "Messages to customers; sending comes later"),
+        (name = "scheduled_messages", description = "Messages to customers: scheduled by actions and flows, sent by the worker"),
         (name = "actions", description = "State changes: POST /api/actions"),
         (name = "audit_log", description = "Read-only audit trail"),
         (name = "operations", description = "Health, readiness and this document"),
+        (name = "unsubscribe", description = "Public one-click unsubscribe links of emails (HTML, no session)"),
     )
 )]
 pub struct ApiDoc;

@@ -15,7 +15,7 @@ use crate::error::{Error, Result};
 use crate::fields::{JsonInput, from_json_value};
 use crate::ids::Actor;
 use crate::invoices::{self, Invoice, InvoiceRef, MarkInvoicePaid, VoidInvoice};
-use crate::messages::{self, MessageRef, ScheduleCustomMessage, ScheduledMessage};
+use crate::messages::{self, MessageRef, MessageSettings, ScheduleCustomMessage, ScheduledMessage};
 use crate::tickets::{
     self, CancelTicket, CloseOutTicket, ConfirmAttributes, RejectAttributes, ScheduleTicket,
     StartTicket, Ticket,
@@ -125,7 +125,8 @@ pub const ACTIONS: &[ActionSpec] = &[
     ActionSpec {
         domain: "ticket",
         action: "schedule",
-        summary: "Book a draft ticket (→ scheduled); the customer must be active.",
+        summary: "Book a draft ticket (→ scheduled); the customer must be active. Schedules the \
+                  appointment confirmation (now) and reminder (REMINDER_LEAD_HOURS before).",
         returns: "Ticket",
         payload: schema_of::<ScheduleTicket>,
         parse: |v| Ok(Action::TicketSchedule(payload(v)?)),
@@ -133,7 +134,8 @@ pub const ACTIONS: &[ActionSpec] = &[
     ActionSpec {
         domain: "ticket",
         action: "reschedule",
-        summary: "Move a scheduled ticket to another time; the customer must be active.",
+        summary: "Move a scheduled ticket to another time; the customer must be active. The \
+                  visit's pending messages are replaced by a new confirmation and reminder.",
         returns: "Ticket",
         payload: schema_of::<ScheduleTicket>,
         parse: |v| Ok(Action::TicketReschedule(payload(v)?)),
@@ -149,7 +151,8 @@ pub const ACTIONS: &[ActionSpec] = &[
     ActionSpec {
         domain: "ticket",
         action: "cancel",
-        summary: "Cancel an open ticket (draft, scheduled, in_progress).",
+        summary: "Cancel an open ticket (draft, scheduled, in_progress); its pending messages \
+                  are cancelled and a booked visit still ahead gets a cancellation notice.",
         returns: "Ticket",
         payload: schema_of::<CancelTicket>,
         parse: |v| Ok(Action::TicketCancel(payload(v)?)),
@@ -157,7 +160,8 @@ pub const ACTIONS: &[ActionSpec] = &[
     ActionSpec {
         domain: "ticket",
         action: "close_out",
-        summary: "Complete a scheduled or in-progress ticket with the technician's notes.",
+        summary: "Complete a scheduled or in-progress ticket with the technician's notes; \
+                  schedules the customer's service reminder.",
         returns: "Ticket",
         payload: schema_of::<CloseOutTicket>,
         parse: |v| Ok(Action::TicketCloseOut(payload(v)?)),
@@ -183,7 +187,8 @@ pub const ACTIONS: &[ActionSpec] = &[
     ActionSpec {
         domain: "invoice",
         action: "send",
-        summary: "Mark a draft invoice with items as sent.",
+        summary: "Mark a draft invoice with items as sent; it is emailed to the customer now and \
+                  a payment reminder is scheduled 3 days before it is due.",
         returns: "Invoice",
         payload: schema_of::<InvoiceRef>,
         parse: |v| Ok(Action::InvoiceSend(payload(v)?)),
@@ -223,8 +228,8 @@ pub const ACTIONS: &[ActionSpec] = &[
     ActionSpec {
         domain: "message",
         action: "send_now",
-        summary: "Send a pending message now. Until sending exists this answers INVALID_STATE \
-                  (\"sending is not available yet\") and changes nothing.",
+        summary: "Make a pending message due now, ignoring quiet hours (it is still re-checked \
+                  before it goes out).",
         returns: "ScheduledMessage",
         payload: schema_of::<MessageRef>,
         parse: |v| Ok(Action::MessageSendNow(payload(v)?)),
@@ -252,21 +257,25 @@ fn printable_name(domain: &str, action: &str) -> String {
     }
 }
 
-/// Runs a parsed action in the caller's tenant transaction.
+/// Runs a parsed action in the caller's tenant transaction. `settings` drive the messages the
+/// action schedules.
 pub async fn execute(
     conn: &mut PgConnection,
     actor: &Actor,
+    settings: &MessageSettings,
     action: Action,
 ) -> Result<ActionOutcome> {
     use ActionOutcome as O;
     Ok(match action {
         Action::CustomerArchive(p) => O::Customer(customers::archive(conn, actor, p).await?),
         Action::CustomerRestore(p) => O::Customer(customers::restore(conn, actor, p).await?),
-        Action::TicketSchedule(p) => O::Ticket(tickets::schedule(conn, actor, p).await?),
-        Action::TicketReschedule(p) => O::Ticket(tickets::reschedule(conn, actor, p).await?),
+        Action::TicketSchedule(p) => O::Ticket(tickets::schedule(conn, actor, p, settings).await?),
+        Action::TicketReschedule(p) => {
+            O::Ticket(tickets::reschedule(conn, actor, p, settings).await?)
+        }
         Action::TicketStart(p) => O::Ticket(tickets::start(conn, actor, p).await?),
         Action::TicketCancel(p) => O::Ticket(tickets::cancel(conn, actor, p).await?),
-        Action::TicketCloseOut(p) => O::Ticket(tickets::close_out(conn, actor, p).await?),
+        Action::TicketCloseOut(p) => O::Ticket(tickets::close_out(conn, actor, p, settings).await?),
         Action::TicketConfirmAttributes(p) => {
             O::Customer(tickets::confirm_attributes(conn, actor, p).await?)
         }

@@ -73,16 +73,65 @@ pub async fn log_change(
     changes: Map<String, Value>,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO audit_log (id, user_id, entity_type, entity_id, action, changes, actor_id, request_id)
-         VALUES ($1, app_current_user_id(), $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO audit_log (id, user_id, entity_type, entity_id, action, changes, actor_id, request_id, actor_type)
+         VALUES ($1, app_current_user_id(), $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(new_id())
     .bind(entity_type)
     .bind(entity_id)
     .bind(action.as_str())
     .bind(Value::Object(changes))
-    .bind(actor.user_id.0)
+    .bind(actor.actor_id())
     .bind(actor.request_id.as_deref())
+    .bind(actor.actor_type())
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// One row for [`log_changes`].
+#[derive(Debug, Clone)]
+pub struct AuditRecord {
+    pub actor: Actor,
+    pub entity_type: &'static str,
+    pub entity_id: Uuid,
+    pub action: AuditAction,
+    pub changes: Map<String, Value>,
+}
+
+/// Appends many audit rows in one statement (batch work such as the message sender), with
+/// exactly what [`log_change`] would write for each.
+pub async fn log_changes(conn: &mut PgConnection, records: &[AuditRecord]) -> Result<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<Uuid> = records.iter().map(|_| new_id()).collect();
+    sqlx::query(
+        "INSERT INTO audit_log (id, user_id, entity_type, entity_id, action, changes, actor_id, request_id, actor_type)
+         SELECT r.id, app_current_user_id(), r.entity_type, r.entity_id, r.action, r.changes,
+                r.actor_id, r.request_id, r.actor_type
+           FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::jsonb[], $6::uuid[],
+                       $7::text[], $8::text[])
+                AS r(id, entity_type, entity_id, action, changes, actor_id, request_id, actor_type)",
+    )
+    .bind(ids)
+    .bind(records.iter().map(|r| r.entity_type).collect::<Vec<_>>())
+    .bind(records.iter().map(|r| r.entity_id).collect::<Vec<_>>())
+    .bind(records.iter().map(|r| r.action.as_str()).collect::<Vec<_>>())
+    .bind(
+        records
+            .iter()
+            .map(|r| Value::Object(r.changes.clone()))
+            .collect::<Vec<_>>(),
+    )
+    .bind(records.iter().map(|r| r.actor.actor_id()).collect::<Vec<_>>())
+    .bind(
+        records
+            .iter()
+            .map(|r| r.actor.request_id.clone())
+            .collect::<Vec<_>>(),
+    )
+    .bind(records.iter().map(|r| r.actor.actor_type()).collect::<Vec<_>>())
     .execute(conn)
     .await?;
     Ok(())
@@ -104,7 +153,10 @@ pub struct AuditEntry {
     /// `{field: {"old": ..., "new": ...}}`.
     #[schema(value_type = Object)]
     pub changes: Value,
+    /// The user, or the customer when `actor_type` is `customer`; null for `system`.
     pub actor_id: Option<Uuid>,
+    /// `user` (the business), `customer` (through an email link) or `system` (the worker).
+    pub actor_type: String,
     pub request_id: Option<String>,
     pub created_at: DateTime<Utc>,
 }
@@ -148,7 +200,7 @@ pub async fn list(
 ) -> Result<Page<AuditEntry>> {
     let after = Cursor::after_id(params.cursor)?;
     let rows: Vec<AuditEntry> = sqlx::query_as(
-        "SELECT id, entity_type, entity_id, action, changes, actor_id, request_id, created_at
+        "SELECT id, entity_type, entity_id, action, changes, actor_id, actor_type, request_id, created_at
            FROM audit_log
           WHERE ($1::text IS NULL OR entity_type = $1)
             AND ($2::uuid IS NULL OR entity_id = $2)
@@ -168,7 +220,7 @@ pub async fn list(
 /// One audit entry by id.
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<AuditEntry> {
     sqlx::query_as(
-        "SELECT id, entity_type, entity_id, action, changes, actor_id, request_id, created_at
+        "SELECT id, entity_type, entity_id, action, changes, actor_id, actor_type, request_id, created_at
            FROM audit_log WHERE id = $1",
     )
     .bind(id)

@@ -13,10 +13,11 @@ use sha2::{Digest, Sha256};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
+use crate::audit::{self, AuditAction, compute_changes, snapshot};
 use crate::db::{begin_tenant, fetch_anonymous, hex_bytea, hex_text};
 use crate::error::{Error, Result, on_constraint};
-use crate::fields::{self, Checker, Email, JsonInput};
-use crate::ids::{UserId, new_id};
+use crate::fields::{self, Checker, Email, JsonInput, Patch, TimeZone};
+use crate::ids::{Actor, UserId, new_id};
 
 pub use password::PasswordHashing;
 use password::random_bytes;
@@ -27,6 +28,9 @@ pub struct User {
     pub id: Uuid,
     pub email: String,
     pub business_name: String,
+    /// IANA zone of the business (default `UTC`): the week view counts its days in it, and
+    /// customers without a zone of their own read their emails in it.
+    pub timezone: String,
     pub created_at: DateTime<Utc>,
 }
 
@@ -37,8 +41,27 @@ pub struct RegisterInput {
     pub email: String,
     pub password: String,
     pub business_name: String,
+    /// IANA time zone such as `Europe/Berlin`; default `UTC`.
+    #[serde(default)]
+    pub timezone: Option<String>,
 }
 impl JsonInput for RegisterInput {}
+
+/// Body of `PATCH /api/auth/me`: only the fields sent change.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub business_name: Patch<String>,
+    /// IANA time zone such as `Europe/Berlin`.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub timezone: Patch<String>,
+}
+impl JsonInput for UserPatch {
+    const READ_ONLY_FIELDS: &'static [&'static str] = &["id", "email", "created_at", "password"];
+}
 
 /// Body of `POST /api/auth/login`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
@@ -105,6 +128,11 @@ pub async fn register(
         fields::text(input.business_name, 1, 200, false),
     );
     c.check("password", password::check_new(&input.password));
+    let timezone = c
+        .check_opt("timezone", input.timezone, |v| {
+            TimeZone::parse(&v).map(Some)
+        })
+        .unwrap_or_default();
     c.finish()?;
     let (Some(email), Some(business_name)) = (email, business_name) else {
         return Err(Error::Internal("validated fields missing".into()));
@@ -113,13 +141,15 @@ pub async fn register(
     let id = UserId(new_id());
     let mut tx = begin_tenant(pool, id).await?;
     let user: User = sqlx::query_as(
-        "INSERT INTO users (id, email, password_hash, business_name) VALUES ($1, $2, $3, $4)
-         RETURNING id, email, business_name, created_at",
+        "INSERT INTO users (id, email, password_hash, business_name, timezone)
+         VALUES ($1, $2, $3, $4, $5)
+         RETURNING id, email, business_name, timezone, created_at",
     )
     .bind(id.0)
     .bind(email.as_str())
     .bind(&password_hash)
     .bind(&business_name)
+    .bind(timezone.name())
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| {
@@ -233,9 +263,58 @@ pub async fn me(pool: &PgPool, user: UserId) -> Result<User> {
 
 async fn fetch_user(conn: &mut sqlx::PgConnection) -> Result<User> {
     sqlx::query_as(
-        "SELECT id, email, business_name, created_at FROM users WHERE id = app_current_user_id()",
+        "SELECT id, email, business_name, timezone, created_at FROM users
+          WHERE id = app_current_user_id()",
     )
     .fetch_optional(conn)
     .await?
     .ok_or(Error::Unauthorized)
+}
+
+/// Changes the signed-in business's name or time zone, audited on the `user`.
+pub async fn update_me(pool: &PgPool, actor: &Actor, patch: UserPatch) -> Result<User> {
+    let mut tx = begin_tenant(pool, actor.user_id).await?;
+    let current: User = sqlx::query_as(
+        "SELECT id, email, business_name, timezone, created_at FROM users
+          WHERE id = app_current_user_id() FOR UPDATE",
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(Error::Unauthorized)?;
+    let mut c = Checker::new();
+    let business_name = c.patch_required(
+        "business_name",
+        patch.business_name,
+        current.business_name.clone(),
+        |v| fields::text(v, 1, 200, false),
+    );
+    let timezone = c.patch_required(
+        "timezone",
+        patch.timezone,
+        TimeZone::parse(&current.timezone).unwrap_or_default(),
+        |v| TimeZone::parse(&v),
+    );
+    c.finish()?;
+    let updated: User = sqlx::query_as(
+        "UPDATE users SET business_name = $1, timezone = $2 WHERE id = app_current_user_id()
+         RETURNING id, email, business_name, timezone, created_at",
+    )
+    .bind(&business_name)
+    .bind(timezone.name())
+    .fetch_one(&mut *tx)
+    .await?;
+    let changes = compute_changes(&snapshot(&current)?, &snapshot(&updated)?);
+    if !changes.is_empty() {
+        audit::log_change(
+            &mut tx,
+            actor,
+            "user",
+            updated.id,
+            AuditAction::Update,
+            changes,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(updated)
 }

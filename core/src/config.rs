@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::error::{Error, Result};
+use crate::messages::MessageSettings;
 
 /// Settings shared by the API and the worker.
 #[derive(Debug, Clone)]
@@ -28,6 +29,9 @@ pub struct Config {
     pub http: HttpSettings,
     /// Limits of the API's login and registration.
     pub auth: AuthSettings,
+    /// `APP_SECRET`, `QUIET_HOURS`, `REMINDER_LEAD_HOURS`, `SERVICE_REMINDER_DAYS`,
+    /// `MESSAGE_CATCH_UP` (and `PUBLIC_BASE_URL` for links): shared by the API and the worker.
+    pub messages: MessageSettings,
 }
 
 /// How login and registration hold up under abuse (docs/SECURITY.md).
@@ -177,8 +181,11 @@ impl Config {
                 )));
             }
         };
+        let messages =
+            MessageSettings::from_vars(&public_base_url, var).map_err(Error::Internal)?;
         Ok(Config {
             database_url,
+            messages,
             migrate_database_url,
             listen_addr,
             public_base_url,
@@ -188,6 +195,20 @@ impl Config {
             http: HttpSettings::from_env()?,
             auth: AuthSettings::from_env()?,
         })
+    }
+
+    /// Refuses to serve without `APP_SECRET`: unsubscribe links signed with a per-process key
+    /// would not work in any other process, nor after a restart.
+    pub fn require_app_secret(&self) -> Result<()> {
+        if self.messages.app_secret.is_ephemeral() {
+            return Err(Error::Internal(
+                "APP_SECRET is not set: it signs unsubscribe links and must be the same for \
+                 every API and worker process (e.g. `openssl rand -hex 32`; ops/dev.sh keeps one \
+                 in .fieldwork/app_secret)"
+                    .into(),
+            ));
+        }
+        Ok(())
     }
 
     /// Whether session cookies must carry `Secure`.

@@ -6,6 +6,7 @@ mod auth;
 mod auth_abuse;
 mod auth_memory;
 mod bad_input;
+mod business_timezone;
 mod customers;
 mod docs;
 mod http_limits;

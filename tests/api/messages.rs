@@ -68,17 +68,13 @@ async fn messages_follow_their_type_rules_and_change_only_while_pending() {
     .await
     .assert_error(422, "VALIDATION_ERROR");
 
-    // send_now is legal for a pending message but sending does not exist yet.
-    let r = app
-        .action(&t, "message", "send_now", json!({"message_id": id}))
+    // send_now makes a pending message due now, quiet hours or not (no worker runs here).
+    let now = app
+        .act(&t, "message", "send_now", json!({"message_id": id}))
         .await;
-    r.assert_error(409, "INVALID_STATE");
-    assert!(
-        r.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("not available yet")
-    );
+    assert_eq!(now["status"], "pending");
+    assert_eq!(now["ignore_quiet_hours"], true);
+    assert_ne!(now["scheduled_for"], "2026-04-02T08:00:00Z");
 
     app.act(&t, "message", "cancel", json!({"message_id": id}))
         .await;

@@ -264,8 +264,8 @@ async fn message_transitions_are_exactly_the_legal_ones() {
         ("cancel", &["pending"]),
         ("edit", &["pending"]),
         ("delete", &["pending"]),
-        // Legal from pending, but sending does not exist yet: always 409, nothing changes.
-        ("send_now", &[]),
+        // Makes a pending message due now (the worker, not running here, would send it).
+        ("send_now", &["pending"]),
     ];
     for state in [
         "pending",
@@ -285,12 +285,16 @@ async fn message_transitions_are_exactly_the_legal_ones() {
                     .await;
             } else if state != "pending" {
                 // Only the sender will make these transitions; put the row there directly.
-                sqlx::query("UPDATE scheduled_messages SET status = $2 WHERE id = $1::uuid")
-                    .bind(&id)
-                    .bind(state)
-                    .execute(&su)
-                    .await
-                    .unwrap();
+                sqlx::query(
+                    "UPDATE scheduled_messages SET status = $2,
+                            skip_reason = CASE WHEN $2 = 'skipped' THEN 'too_late' END
+                      WHERE id = $1::uuid",
+                )
+                .bind(&id)
+                .bind(state)
+                .execute(&su)
+                .await
+                .unwrap();
             }
             let path = format!("/api/data/scheduled_messages/{id}");
             let before = stored(&app, "scheduled_messages", &id).await;

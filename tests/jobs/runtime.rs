@@ -65,16 +65,20 @@ async fn a_job_failing_three_times_runs_at_increasing_intervals_with_jitter_then
     // FlakyJob's backoff: 0.4 s doubling, ±20 % jitter.
     let nominal = [0.4, 0.8, 1.6];
     let mut first_gaps = Vec::new();
+    // A loaded machine only ever adds delay to a retry: each gap is at least its nominal
+    // backoff less the jitter, and the shortest gap of each step (the least delayed of the six
+    // jobs) shows the growth.
+    let mut shortest = [f64::MAX; 3];
     for id in &ids {
         assert_eq!(db.runs_of(*id).await, 4, "three failures, then success");
         let g = gaps(&db, *id).await;
         assert_eq!(g.len(), 3);
-        assert!(g[0] < g[1] && g[1] < g[2], "intervals grow: {g:?}");
-        for (gap, n) in g.iter().zip(nominal) {
+        for (i, (gap, n)) in g.iter().zip(nominal).enumerate() {
             assert!(
-                *gap >= n * 0.8 - 0.01 && *gap <= n * 1.2 + 0.5,
+                *gap >= n * 0.8 - 0.01 && *gap <= n * 1.2 + 2.0,
                 "gap {gap} vs nominal {n}"
             );
+            shortest[i] = shortest[i].min(*gap);
         }
         first_gaps.push(g[0]);
         let errors = errors_of(&db, *id).await;
@@ -90,6 +94,10 @@ async fn a_job_failing_three_times_runs_at_increasing_intervals_with_jitter_then
                 .contains("flaky failure on attempt 1")
         );
     }
+    assert!(
+        shortest[0] < shortest[1] && shortest[1] < shortest[2],
+        "intervals grow: shortest gaps {shortest:?}"
+    );
     let spread = first_gaps.iter().cloned().fold(f64::MIN, f64::max)
         - first_gaps.iter().cloned().fold(f64::MAX, f64::min);
     println!("first retry gaps of 6 jobs failing together: {first_gaps:?}");

@@ -200,6 +200,7 @@ impl WorkerProcess {
         let file = std::fs::File::create(&log).unwrap();
         let mut cmd = tokio::process::Command::new(worker_bin());
         cmd.env("DATABASE_URL", db.url())
+            .env("APP_SECRET", fieldwork_tests::app::TEST_APP_SECRET)
             .env("FIELDWORK_TEST_KINDS", "1")
             .env("JOB_POLL_INTERVAL_MS", "200")
             .env("DB_MAX_CONNECTIONS", "10")

@@ -70,6 +70,7 @@ impl Process {
         cmd.args(args)
             .env_remove("METRICS_ADDR")
             .env_remove("OPS_TOKEN")
+            .env("APP_SECRET", fieldwork_tests::app::TEST_APP_SECRET)
             .stdin(Stdio::null())
             .stdout(file.try_clone().unwrap())
             .stderr(file)

@@ -3,6 +3,8 @@
 
 use fieldwork_api::AppState;
 use fieldwork_core::config::{AuthSettings, Config, HttpSettings};
+use fieldwork_core::messages::MessageSettings;
+use fieldwork_core::messages::settings::AppSecret;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use tokio::sync::oneshot;
@@ -64,6 +66,18 @@ impl TestResponse {
     }
 }
 
+/// `APP_SECRET` of test APIs and workers (the same, so links one signs the other accepts).
+pub const TEST_APP_SECRET: &str = "fieldwork-test-secret-0123456789abcdef";
+
+/// The message settings of test APIs and workers: the test secret, default policy.
+pub fn test_message_settings() -> MessageSettings {
+    MessageSettings {
+        public_base_url: "http://localhost".to_owned(),
+        app_secret: AppSecret::new(TEST_APP_SECRET).unwrap(),
+        ..MessageSettings::default()
+    }
+}
+
 pub fn test_config(db_url: &str) -> Config {
     Config {
         database_url: db_url.to_owned(),
@@ -81,6 +95,7 @@ pub fn test_config(db_url: &str) -> Config {
             register_per_ip_per_hour: 100_000,
             ..AuthSettings::default()
         },
+        messages: test_message_settings(),
     }
 }
 

@@ -43,6 +43,7 @@ impl ApiProcess {
         let file = std::fs::File::create(&log).unwrap();
         let mut cmd = tokio::process::Command::new(workspace_bin("fieldwork-api"));
         cmd.env("DATABASE_URL", &db.url)
+            .env("APP_SECRET", crate::app::TEST_APP_SECRET)
             .env("LISTEN_ADDR", "127.0.0.1:0")
             .env("LOG_FORMAT", "json")
             .env("RUST_LOG", "info,sqlx=warn")

@@ -3,6 +3,7 @@
 //! variable named in `--help`.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::builder::BoolishValueParser;
@@ -10,15 +11,18 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 use fieldwork_core::queue::JobState;
 
 use crate::clients::llm::{DEFAULT_BASE_URL, DEFAULT_MODEL, LlmSettings};
-use crate::settings::{Secret, WorkerSettings, parse_queues};
+use crate::settings::{MailSettings, Secret, WorkerSettings, parse_queues};
 
 /// Fieldwork worker: runs jobs from the Postgres queue.
 ///
 /// Environment: DATABASE_URL (required: the runtime login, docs/SECURITY.md),
 /// MIGRATE_DATABASE_URL (bench only: the schema owner it migrates and vacuums as; default
 /// DATABASE_URL), DB_MAX_CONNECTIONS (default 10, per pool: handlers beyond it wait for a
-/// connection), LOG_FORMAT (text|json), RUST_LOG, and the variables listed with each option
-/// below. Behind PgBouncer in transaction mode: JOB_POLL_ONLY=true.
+/// connection), LOG_FORMAT (text|json), RUST_LOG; shared with the API: APP_SECRET (required to
+/// run: signs unsubscribe links), PUBLIC_BASE_URL (links in emails), QUIET_HOURS (default
+/// 21:00-08:00, customer's local time), REMINDER_LEAD_HOURS, SERVICE_REMINDER_DAYS,
+/// MESSAGE_CATCH_UP (per-type lateness limits, e.g. custom=24h); and the variables listed with
+/// each option below. Behind PgBouncer in transaction mode: JOB_POLL_ONLY=true.
 #[derive(Debug, Parser)]
 #[command(name = "fieldwork-worker", version)]
 pub struct Cli {
@@ -112,6 +116,24 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         scrapes: usize,
     },
+    /// Send N due messages through the real SMTP path (lettre, pooled) to an in-process SMTP
+    /// sink; prints messages/s and the send lag percentiles.
+    Messages {
+        #[arg(long, default_value_t = 10_000)]
+        messages: usize,
+        /// Concurrency of the `email` queue (and SMTP connections).
+        #[arg(long, default_value_t = 128)]
+        concurrency: usize,
+        /// Claimed jobs buffered beyond the running ones.
+        #[arg(long, default_value_t = 512)]
+        buffer: usize,
+        /// Tenants the messages are spread over.
+        #[arg(long, default_value_t = 10)]
+        tenants: usize,
+        /// Messages falling due per second (0: all due at once, a burst).
+        #[arg(long, default_value_t = 0)]
+        rate: u64,
+    },
     /// Insert single jobs at a steady rate into an idle worker; prints enqueue→start
     /// percentiles.
     Latency {
@@ -198,6 +220,20 @@ pub struct RunArgs {
     /// With LLM_PROVIDER=openai: most tokens an answer may use (64 to 32768).
     #[arg(long, env = "LLM_MAX_TOKENS", default_value_t = 1024)]
     pub llm_max_tokens: u32,
+    /// Where emails go: smtp://host:port, smtp://host:port?tls=required (STARTTLS),
+    /// smtps://host:port (implicit TLS), with optional user:password@. Unset: each email is
+    /// written as an .eml file to MAIL_OUTBOX_DIR.
+    #[arg(long, env = "SMTP_URL")]
+    pub smtp_url: Option<String>,
+    /// Envelope sender; its address appears in From with the business's name.
+    #[arg(long, env = "MAIL_FROM", default_value = crate::settings::DEFAULT_MAIL_FROM)]
+    pub mail_from: String,
+    /// Without SMTP_URL: the folder emails are written to as <message id>.eml.
+    #[arg(long, env = "MAIL_OUTBOX_DIR", default_value = crate::settings::DEFAULT_OUTBOX_DIR)]
+    pub mail_outbox_dir: PathBuf,
+    /// Bound of one SMTP connect and of one whole send (a send that takes longer is retried).
+    #[arg(long, env = "SMTP_TIMEOUT_SECS", default_value_t = 30.0)]
+    pub smtp_timeout_secs: f64,
 }
 
 fn secs(name: &str, v: f64) -> Result<Duration, String> {
@@ -260,6 +296,12 @@ impl RunArgs {
             test_kinds: self.test_kinds,
             test_cron: self.test_cron.clone(),
             llm,
+            mail: MailSettings {
+                smtp_url: self.smtp_url.clone().filter(|u| !u.trim().is_empty()),
+                from: self.mail_from.clone(),
+                outbox_dir: self.mail_outbox_dir.clone(),
+                timeout: secs("SMTP_TIMEOUT_SECS", self.smtp_timeout_secs)?,
+            },
             ..WorkerSettings::default()
         })
     }

@@ -203,15 +203,30 @@ impl JobTx {
     /// the completion land together or not at all. Fails (rolling back) if the worker no
     /// longer holds the job.
     pub async fn complete_and_commit(mut self, ctx: &JobContext) -> Result<(), JobError> {
-        let held = complete_in_tx(&mut self, ctx.worker_id(), ctx.id(), ctx.attempt()).await?;
-        if !held {
+        if !self.complete(ctx).await? {
             self.rollback().await?;
             return Err(JobError::failed(
                 "job is no longer held by this worker (lease lost or cancelled); rolled back",
             ));
         }
+        self.commit_completed(ctx, true).await
+    }
+
+    /// Marks the job completed inside this transaction without committing yet, so that what
+    /// the handler writes afterwards commits with it — e.g. a follow-up job with the same
+    /// unique key, which the completion frees. Returns whether this worker still held the job;
+    /// finish with [`JobTx::commit_completed`].
+    pub async fn complete(&mut self, ctx: &JobContext) -> Result<bool, JobError> {
+        Ok(complete_in_tx(self, ctx.worker_id(), ctx.id(), ctx.attempt()).await?)
+    }
+
+    /// Commits; `completed` is what [`JobTx::complete`] returned, so that the runtime does not
+    /// acknowledge a job this transaction already completed.
+    pub async fn commit_completed(self, ctx: &JobContext, completed: bool) -> Result<(), JobError> {
         self.commit().await?;
-        ctx.inner.completed_in_tx.store(true, Ordering::Release);
+        if completed {
+            ctx.inner.completed_in_tx.store(true, Ordering::Release);
+        }
         Ok(())
     }
 }

@@ -14,12 +14,15 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::from_env()?;
     init_tracing(config.log_json);
-    let settings = cli.run.settings().map_err(anyhow::Error::msg)?;
+    let mut settings = cli.run.settings().map_err(anyhow::Error::msg)?;
+    settings.messages = config.messages.clone();
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => {
+            config.require_app_secret()?;
             // The system pool serves one fetcher per queue plus the acker, heartbeat,
             // scheduler, rescuer, pruner, cron and metrics: never starve those.
             let clients = Clients::from_settings(&settings)?;
+            tracing::info!(mail = clients.mailer.description(), "emails go to");
             let queues = resolve_queues(&settings, &jobs::registry(&settings, &clients)).len();
             let max_connections = config
                 .db_max_connections

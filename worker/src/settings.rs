@@ -1,11 +1,43 @@
 //! Worker settings: queues and their concurrency, local buffering, leases, polling, shutdown,
-//! pruning and metrics. `main.rs` fills them from the environment (see `--help`); tests and
-//! the bench build them directly.
+//! pruning, metrics, and mail delivery. `main.rs` fills them from the environment (see
+//! `--help`); tests and the bench build them directly.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::clients::llm::LlmSettings;
+use fieldwork_core::messages::MessageSettings;
+
+/// How emails leave the worker.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// `SMTP_URL`: `smtp://host:port` (plain), `smtp://host:port?tls=required` (STARTTLS),
+    /// `smtps://host:port` (implicit TLS), optionally `user:password@`. Unset: the outbox.
+    pub smtp_url: Option<String>,
+    /// `MAIL_FROM`: the envelope sender; its address goes in `From` with the business's name.
+    pub from: String,
+    /// `MAIL_OUTBOX_DIR`: with no `SMTP_URL`, each email is written here as `<message id>.eml`.
+    pub outbox_dir: PathBuf,
+    /// `SMTP_TIMEOUT_SECS`: bound of one connect and of one whole send.
+    pub timeout: Duration,
+}
+
+/// `MAIL_FROM` when unset.
+pub const DEFAULT_MAIL_FROM: &str = "Fieldwork <noreply@localhost>";
+/// `MAIL_OUTBOX_DIR` when unset.
+pub const DEFAULT_OUTBOX_DIR: &str = ".fieldwork/outbox";
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        MailSettings {
+            smtp_url: None,
+            from: DEFAULT_MAIL_FROM.into(),
+            outbox_dir: PathBuf::from(DEFAULT_OUTBOX_DIR),
+            timeout: Duration::from_secs(30),
+        }
+    }
+}
 
 /// One queue this worker serves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +89,10 @@ pub struct WorkerSettings {
     pub test_cron: Option<String>,
     /// The attribute extractor (`LLM_PROVIDER`, `OPENAI_*`, `LLM_*`).
     pub llm: LlmSettings,
+    /// Mail delivery (SMTP or the outbox).
+    pub mail: MailSettings,
+    /// The message policy shared with the API (links, secret, quiet hours, catch-up limits).
+    pub messages: MessageSettings,
 }
 
 impl Default for WorkerSettings {
@@ -81,6 +117,8 @@ impl Default for WorkerSettings {
             test_kinds: false,
             test_cron: None,
             llm: LlmSettings::default(),
+            mail: MailSettings::default(),
+            messages: MessageSettings::default(),
         }
     }
 }
@@ -96,6 +134,14 @@ impl WorkerSettings {
 
     pub fn buffer_for(&self, queue: &QueueSettings) -> usize {
         self.buffer.unwrap_or(queue.concurrency)
+    }
+
+    /// Concurrency of `queue` in this process (listed in `queues`, else the default).
+    pub fn concurrency_of(&self, queue: &str) -> usize {
+        self.queues
+            .iter()
+            .find(|q| q.name == queue)
+            .map_or(self.default_concurrency, |q| q.concurrency)
     }
 }
 

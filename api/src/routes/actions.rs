@@ -25,7 +25,7 @@ pub async fn run(
     let action = actions::parse(request)?;
     let outcome = state
         .in_tenant(&user, async |tx| {
-            actions::execute(tx, &user.actor(), action).await
+            actions::execute(tx, &user.actor(), &state.config.messages, action).await
         })
         .await?;
     Ok(Data(outcome))

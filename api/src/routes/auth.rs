@@ -8,14 +8,14 @@ use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use fieldwork_core::ErrorCode;
-use fieldwork_core::auth::{self, LoginAttempt, LoginInput, RegisterInput, User};
+use fieldwork_core::auth::{self, LoginAttempt, LoginInput, RegisterInput, User, UserPatch};
 use serde_json::json;
 
 use crate::client_ip::ClientIp;
 use crate::envelope::{Created, Data};
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{ApiJson, AuthUser, SESSION_COOKIE};
-use crate::openapi::{AuthErrors, LoggedOut, LoginData, Success};
+use crate::openapi::{AuthErrors, LoggedOut, LoginData, Success, WriteErrors};
 use crate::state::AppState;
 
 /// Create an account (one per business).
@@ -110,6 +110,22 @@ pub async fn logout(State(state): State<AppState>, user: AuthUser) -> ApiResult<
     security(("bearer" = []), ("session_cookie" = [])))]
 pub async fn me(State(state): State<AppState>, user: AuthUser) -> ApiResult<Data<User>> {
     Ok(Data(auth::me(&state.pool, user.user_id).await?))
+}
+
+/// Change the signed-in account's `business_name` or `timezone` (IANA, e.g. `Europe/Berlin`:
+/// the week view counts its days in it, customers without a zone read their emails in it).
+#[utoipa::path(patch, path = "/auth/me", tag = "auth",
+    request_body = UserPatch,
+    responses((status = 200, description = "The updated account", body = Success<User>), WriteErrors),
+    security(("bearer" = []), ("session_cookie" = [])))]
+pub async fn update_me(
+    State(state): State<AppState>,
+    user: AuthUser,
+    ApiJson(patch): ApiJson<UserPatch>,
+) -> ApiResult<Data<User>> {
+    Ok(Data(
+        auth::update_me(&state.pool, &user.actor(), patch).await?,
+    ))
 }
 
 fn session_cookie(token: &str, max_age: u64, secure: bool) -> String {

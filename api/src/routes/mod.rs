@@ -11,6 +11,7 @@ mod invoices;
 mod products;
 mod scheduled_messages;
 mod tickets;
+mod unsubscribe;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -44,7 +45,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(auth::register))
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
-        .routes(routes!(auth::me))
+        .routes(routes!(auth::me, auth::update_me))
         .layer(axum::middleware::map_response(auth::no_store));
     let api = OpenApiRouter::new()
         .merge(auth_routes)
@@ -70,6 +71,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
             scheduled_messages::update,
             scheduled_messages::delete
         ))
+        .routes(routes!(scheduled_messages::preview))
         .routes(routes!(actions::run))
         .routes(routes!(audit_log::list))
         .routes(routes!(audit_log::get))
@@ -78,6 +80,7 @@ pub(crate) fn api_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(health::healthz))
         .routes(routes!(health::readyz))
         .routes(routes!(crate::metrics::scrape))
+        .routes(routes!(unsubscribe::show, unsubscribe::confirm))
         .nest("/api", api)
 }
 

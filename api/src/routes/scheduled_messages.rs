@@ -1,9 +1,10 @@
 //! `/api/data/scheduled_messages`: list (filters `customer_id`, `status`), get, create, patch
-//! and soft delete of pending messages; one tenant transaction each.
+//! and soft delete of pending messages, and the preview of what the sender would send; one
+//! tenant transaction each.
 
 use axum::extract::State;
 use fieldwork_core::messages::{
-    self, MessageCreate, MessageFilter, MessagePatch, ScheduledMessage,
+    self, MessageCreate, MessageFilter, MessagePatch, Preview, ScheduledMessage,
 };
 use fieldwork_core::pagination::{ListParams, Page};
 use serde_json::{Value, json};
@@ -102,4 +103,23 @@ pub async fn delete(
         })
         .await?;
     Ok(Data(json!({ "id": id, "deleted": true })))
+}
+
+/// Exactly what the sender would send, rendered now: subject, text and HTML bodies, the
+/// address, and when it goes out (after quiet hours) in UTC and in the customer's zone.
+#[utoipa::path(get, path = "/data/scheduled_messages/{id}/preview", tag = "scheduled_messages",
+    params(("id" = uuid::Uuid, Path, description = "Message id")),
+    responses((status = 200, description = "The rendered email", body = Success<Preview>), ReadErrors),
+    security(("bearer" = []), ("session_cookie" = [])))]
+pub async fn preview(
+    State(state): State<AppState>,
+    user: AuthUser,
+    IdPath(id): IdPath,
+) -> ApiResult<Data<Preview>> {
+    let preview = state
+        .in_tenant(&user, async |tx| {
+            messages::preview(tx, &state.config.messages, id).await
+        })
+        .await?;
+    Ok(Data(preview))
 }

@@ -30,10 +30,11 @@ pub async fn list(
     Ok(Data(page))
 }
 
-/// The week view: tickets scheduled from `start_date` 00:00 UTC for seven days (end
-/// exclusive), ordered by `scheduled_at`. Days are counted in UTC.
+/// The week view: tickets scheduled from `start_date` 00:00 for seven days (end exclusive),
+/// ordered by `scheduled_at`. Days are counted in the business's time zone (`timezone` of
+/// `GET /api/auth/me`).
 #[utoipa::path(get, path = "/data/tickets/week", tag = "tickets",
-    params(("start_date" = String, Query, description = "First day of the week, YYYY-MM-DD (UTC)")),
+    params(("start_date" = String, Query, description = "First day of the week, YYYY-MM-DD (in the business's time zone)")),
     responses((status = 200, description = "The week's tickets", body = Success<Week>), ReadErrors),
     security(("bearer" = []), ("session_cookie" = [])))]
 pub async fn week(
@@ -77,7 +78,7 @@ pub async fn create(
 ) -> ApiResult<Created<Ticket>> {
     let ticket = state
         .in_tenant(&user, async |tx| {
-            tickets::create(tx, &user.actor(), input).await
+            tickets::create(tx, &user.actor(), input, &state.config.messages).await
         })
         .await?;
     Ok(Created(ticket))

@@ -14,6 +14,7 @@ use crate::audit::{self, AuditAction, compute_changes, snapshot};
 use crate::error::{Error, Result};
 use crate::fields::{self, Checker, JsonInput};
 use crate::ids::Actor;
+use crate::messages::flows;
 use crate::state::transition;
 
 const REASON_MAX: usize = 500;
@@ -66,6 +67,7 @@ pub async fn archive(
     .fetch_one(&mut *conn)
     .await?;
     audit_action(conn, actor, &current, &updated, "archive").await?;
+    flows::cancel_customer_messages(conn, actor, updated.id).await?;
     Ok(updated)
 }
 

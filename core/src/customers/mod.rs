@@ -30,12 +30,16 @@ pub struct Customer {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub address: Option<String>,
-    pub timezone: String,
+    /// IANA zone the customer's emails are written in; null: the business's zone.
+    pub timezone: Option<String>,
     pub notes: Option<String>,
     /// Free-form facts about the customer (pets, gate codes, ...), a JSON object.
     #[schema(value_type = Object)]
     pub attributes: Value,
     pub email_opt_out: bool,
+    /// When a mail server refused the address for good; messages to it are skipped until the
+    /// email changes (which clears this).
+    pub email_bounced_at: Option<DateTime<Utc>>,
     /// When the customer was archived (`customer.archive`); null while active.
     pub archived_at: Option<DateTime<Utc>>,
     pub archived_reason: Option<String>,
@@ -105,7 +109,7 @@ impl StateMachine for CustomerState {
 /// A macro so that queries stay `&'static str` literals (`concat!`), never formatted strings.
 macro_rules! columns {
     () => {
-        "id, user_id, first_name, last_name, email, phone, address, timezone, notes, attributes, email_opt_out, archived_at, archived_reason, created_at, updated_at"
+        "id, user_id, first_name, last_name, email, phone, address, timezone, notes, attributes, email_opt_out, email_bounced_at, archived_at, archived_reason, created_at, updated_at"
     };
 }
 pub(crate) use columns;
@@ -147,6 +151,7 @@ const READ_ONLY: &[&str] = &[
     "deleted_at",
     "archived_at",
     "archived_reason",
+    "email_bounced_at",
 ];
 
 impl JsonInput for CustomerCreate {
@@ -200,7 +205,7 @@ pub struct CustomerValues {
     pub email: Option<Email>,
     pub phone: Option<String>,
     pub address: Option<String>,
-    pub timezone: TimeZone,
+    pub timezone: Option<TimeZone>,
     pub notes: Option<String>,
     pub attributes: Map<String, Value>,
     pub email_opt_out: bool,
@@ -225,8 +230,13 @@ fn address(v: String) -> Result<Option<String>, FieldError> {
 fn notes(v: String) -> Result<Option<String>, FieldError> {
     fields::optional_text(v, NOTES_MAX, true)
 }
-fn tz(v: String) -> Result<TimeZone, FieldError> {
-    TimeZone::parse(&v)
+/// A zone name; empty means none (the business's zone applies).
+fn tz(v: String) -> Result<Option<TimeZone>, FieldError> {
+    if v.trim().is_empty() {
+        Ok(None)
+    } else {
+        TimeZone::parse(&v).map(Some)
+    }
 }
 fn attrs(v: Map<String, Value>) -> Result<Option<Map<String, Value>>, FieldError> {
     fields::attributes(v).map(Some)
@@ -243,9 +253,7 @@ impl CustomerCreate {
             email: c.check_opt("email", self.email, email),
             phone: c.check_opt("phone", self.phone, fields::phone),
             address: c.check_opt("address", self.address, address),
-            timezone: c
-                .check_opt("timezone", self.timezone, |v| tz(v).map(Some))
-                .unwrap_or_default(),
+            timezone: c.check_opt("timezone", self.timezone, tz),
             notes: c.check_opt("notes", self.notes, notes),
             attributes: c
                 .check_opt("attributes", self.attributes, attrs)
@@ -273,10 +281,13 @@ impl CustomerPatch {
             ),
             phone: c.patch_nullable("phone", self.phone, current.phone, fields::phone),
             address: c.patch_nullable("address", self.address, current.address, address),
-            timezone: c.patch_required(
+            timezone: c.patch_nullable(
                 "timezone",
                 self.timezone,
-                TimeZone::parse(&current.timezone).unwrap_or_default(),
+                current
+                    .timezone
+                    .as_deref()
+                    .and_then(|z| TimeZone::parse(z).ok()),
                 tz,
             ),
             notes: c.patch_nullable("notes", self.notes, current.notes, notes),

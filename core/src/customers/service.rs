@@ -8,7 +8,9 @@ use uuid::Uuid;
 use super::{Customer, CustomerCreate, CustomerPatch, CustomerValues, columns};
 use crate::audit::{self, AuditAction, compute_changes, snapshot};
 use crate::error::{Error, Result};
+use crate::fields::TimeZone;
 use crate::ids::{Actor, new_id};
+use crate::messages::flows;
 use crate::pagination::{Cursor, ListParams, Page};
 
 pub(super) const NOT_FOUND: Error = Error::NotFound("customer not found");
@@ -32,7 +34,7 @@ pub async fn create(
     .bind(v.email.as_ref().map(|e| e.as_str()))
     .bind(&v.phone)
     .bind(&v.address)
-    .bind(v.timezone.name())
+    .bind(v.timezone.as_ref().map(TimeZone::name))
     .bind(&v.notes)
     .bind(Value::Object(v.attributes.clone()))
     .bind(v.email_opt_out)
@@ -178,6 +180,9 @@ pub async fn update(
     if !changes.is_empty() {
         audit::log_change(conn, actor, "customer", id, AuditAction::Update, changes).await?;
     }
+    if updated.email_opt_out && !current.email_opt_out {
+        flows::cancel_customer_messages(conn, actor, id).await?;
+    }
     Ok(updated)
 }
 
@@ -186,7 +191,10 @@ async fn write(conn: &mut PgConnection, id: Uuid, v: &CustomerValues) -> Result<
     sqlx::query_as(concat!(
         "UPDATE customers
             SET first_name = $2, last_name = $3, email = $4, phone = $5, address = $6,
-                timezone = $7, notes = $8, attributes = $9, email_opt_out = $10
+                timezone = $7, notes = $8, attributes = $9, email_opt_out = $10,
+                -- A new address has not bounced (yet).
+                email_bounced_at = CASE WHEN email IS DISTINCT FROM $4 THEN NULL
+                                        ELSE email_bounced_at END
           WHERE id = $1 AND deleted_at IS NULL
           RETURNING ",
         columns!()
@@ -197,7 +205,7 @@ async fn write(conn: &mut PgConnection, id: Uuid, v: &CustomerValues) -> Result<
     .bind(v.email.as_ref().map(|e| e.as_str()))
     .bind(&v.phone)
     .bind(&v.address)
-    .bind(v.timezone.name())
+    .bind(v.timezone.as_ref().map(TimeZone::name))
     .bind(&v.notes)
     .bind(Value::Object(v.attributes.clone()))
     .bind(v.email_opt_out)
@@ -221,5 +229,6 @@ pub async fn delete(conn: &mut PgConnection, actor: &Actor, id: Uuid) -> Result<
         serde_json::json!({ "old": null, "new": deleted_at }),
     );
     audit::log_change(conn, actor, "customer", id, AuditAction::Delete, changes).await?;
+    flows::cancel_customer_messages(conn, actor, id).await?;
     Ok(())
 }

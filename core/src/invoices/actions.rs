@@ -14,6 +14,7 @@ use crate::audit::{self, AuditAction, compute_changes, snapshot};
 use crate::error::{Error, Result};
 use crate::fields::{self, Checker, JsonInput};
 use crate::ids::Actor;
+use crate::messages::flows;
 use crate::state::transition;
 use crate::values;
 
@@ -66,8 +67,8 @@ async fn audited(
     Ok(after)
 }
 
-/// Marks a draft with at least one item as sent (`sent_at` = now). Delivering it by email
-/// comes with the message sender.
+/// Marks a draft with at least one item as sent (`sent_at` = now), emails it to the customer
+/// and schedules a payment reminder before it is due (`messages::flows`).
 pub async fn send(conn: &mut PgConnection, actor: &Actor, input: InvoiceRef) -> Result<Invoice> {
     let current = load(conn, input.invoice_id, true).await?;
     let status = transition(current.status, InvoiceEvent::Send)?;
@@ -81,7 +82,9 @@ pub async fn send(conn: &mut PgConnection, actor: &Actor, input: InvoiceRef) -> 
         .bind(status.as_str())
         .execute(&mut *conn)
         .await?;
-    audited(conn, actor, &current, "send").await
+    let sent = audited(conn, actor, &current, "send").await?;
+    flows::invoice_sent(conn, actor, &sent).await?;
+    Ok(sent)
 }
 
 /// Records the payment of a sent invoice.
@@ -101,7 +104,9 @@ pub async fn mark_paid(
         .bind(paid_at)
         .execute(&mut *conn)
         .await?;
-    audited(conn, actor, &current, "mark_paid").await
+    let paid = audited(conn, actor, &current, "mark_paid").await?;
+    flows::invoice_paid(conn, actor, paid.id).await?;
+    Ok(paid)
 }
 
 /// Voids a draft or sent invoice. Its number stays taken (numbers are never reused).
@@ -121,5 +126,7 @@ pub async fn void(conn: &mut PgConnection, actor: &Actor, input: VoidInvoice) ->
     .bind(&reason)
     .execute(&mut *conn)
     .await?;
-    audited(conn, actor, &current, "void").await
+    let voided = audited(conn, actor, &current, "void").await?;
+    flows::invoice_voided(conn, actor, voided.id).await?;
+    Ok(voided)
 }

@@ -1,6 +1,6 @@
 //! Message actions: schedule a custom message, cancel a pending one, send one now. Each runs in
-//! the caller's transaction, asks the state machine (`MessageStatus::TRANSITIONS`) first, and
-//! is audited under its name.
+//! the caller's transaction, asks the state machine (`MessageStatus::TRANSITIONS`) first, keeps
+//! the send job in step, and is audited under its name.
 
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
@@ -8,10 +8,11 @@ use sqlx::PgConnection;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::job::{cancel_send, reschedule_send};
 use super::service::{NOT_FOUND, fetch, insert};
 use super::{MessageCreate, MessageEvent, MessageType, ScheduledMessage, columns};
 use crate::audit::{self, AuditAction, compute_changes, snapshot};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::fields::JsonInput;
 use crate::ids::Actor;
 use crate::state::transition;
@@ -67,6 +68,16 @@ pub async fn cancel(
     let current = fetch(conn, input.message_id, true)
         .await?
         .ok_or(NOT_FOUND)?;
+    cancel_message(conn, actor, &current, "cancel").await
+}
+
+/// Cancels `current` (locked by the caller) and its send job, audited under `action`.
+pub(super) async fn cancel_message(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    current: &ScheduledMessage,
+    action: &'static str,
+) -> Result<ScheduledMessage> {
     let status = transition(current.status, MessageEvent::Cancel)?;
     let updated: ScheduledMessage = sqlx::query_as(concat!(
         "UPDATE scheduled_messages SET status = $2 WHERE id = $1 RETURNING ",
@@ -76,30 +87,50 @@ pub async fn cancel(
     .bind(status.as_str())
     .fetch_one(&mut *conn)
     .await?;
-    let changes = compute_changes(&snapshot(&current)?, &snapshot(&updated)?);
-    audit::log_change(
-        conn,
-        actor,
-        "scheduled_message",
-        updated.id,
-        AuditAction::Action("cancel"),
-        changes,
-    )
-    .await?;
+    cancel_send(conn, current.id).await?;
+    audited(conn, actor, current, &updated, action).await?;
     Ok(updated)
 }
 
-/// Sends a pending message immediately. Sending does not exist yet (it arrives with the job
-/// engine), so a legal request is answered `INVALID_STATE` "sending is not available yet" and
-/// changes nothing; an illegal one (a message that is not pending) gets the usual answer.
+/// Makes a pending message due now, quiet hours or not; the sender picks it up at once (and
+/// still re-checks it: an opted-out customer is skipped all the same).
 pub async fn send_now(
     conn: &mut PgConnection,
-    _actor: &Actor,
+    actor: &Actor,
     input: MessageRef,
 ) -> Result<ScheduledMessage> {
     let current = fetch(conn, input.message_id, true)
         .await?
         .ok_or(NOT_FOUND)?;
     transition(current.status, MessageEvent::SendNow)?;
-    Err(Error::InvalidState("sending is not available yet".into()))
+    let updated: ScheduledMessage = sqlx::query_as(concat!(
+        "UPDATE scheduled_messages SET scheduled_for = now(), ignore_quiet_hours = true
+          WHERE id = $1 RETURNING ",
+        columns!()
+    ))
+    .bind(current.id)
+    .fetch_one(&mut *conn)
+    .await?;
+    reschedule_send(conn, updated.id, updated.scheduled_for).await?;
+    audited(conn, actor, &current, &updated, "send_now").await?;
+    Ok(updated)
+}
+
+async fn audited(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    before: &ScheduledMessage,
+    after: &ScheduledMessage,
+    action: &'static str,
+) -> Result<()> {
+    let changes = compute_changes(&snapshot(before)?, &snapshot(after)?);
+    audit::log_change(
+        conn,
+        actor,
+        "scheduled_message",
+        after.id,
+        AuditAction::Action(action),
+        changes,
+    )
+    .await
 }

@@ -1,15 +1,32 @@
-//! Scheduled messages: what will be sent to a customer and when (appointment confirmations
-//! and reminders, payment and service reminders, custom messages). The entity, its status state
-//! machine (including the transitions the sender will make), and its create/patch inputs.
-//! Queries live in `service`, the actions (`message.schedule_custom`, ...) in `actions`.
+//! Scheduled messages: what will be sent to a customer and when (appointment confirmations,
+//! reminders and cancellations, invoices, payment and service reminders, custom messages). The
+//! entity, its status state machine (including the sender's transitions), its skip reasons and
+//! its create/patch inputs. Queries live in `service`, the actions (`message.schedule_custom`,
+//! ...) in `actions`, the flows that create messages from tickets, invoices and customers in
+//! `flows`, the send job in `job`, sending itself in `send`, rendering in `render`, the public
+//! unsubscribe links in `unsubscribe`.
 
 mod actions;
+pub mod data;
+pub mod flows;
+mod job;
+pub mod render;
+#[cfg(test)]
+mod render_tests;
+mod revalidate;
+pub mod send;
 mod service;
-mod service_reminder;
+pub mod settings;
+mod templates;
+pub mod time;
+pub mod unsubscribe;
 
 pub use actions::{MessageRef, ScheduleCustomMessage, cancel, schedule_custom, send_now};
+pub use flows::schedule_service_reminder;
+pub use job::{SendMessage, send_job_key};
+pub use render::{Preview, RenderedEmail, preview};
 pub use service::{MessageFilter, create, delete, get, list, update};
-pub use service_reminder::schedule_service_reminder;
+pub use settings::MessageSettings;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -38,21 +55,35 @@ pub struct ScheduledMessage {
     /// Custom messages only (the other types are rendered from templates).
     pub subject: Option<String>,
     pub body: Option<String>,
+    /// Sending attempts so far (each claim by the sender counts one).
     pub attempts: i32,
+    /// The last failed attempt's error (an SMTP reply such as `550 5.1.1 ...`).
     pub last_error: Option<String>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// Why the sender did not send it (status `skipped` only).
+    #[sqlx(try_from = "Option<String>")]
+    #[schema(value_type = Option<SkipReason>)]
+    pub skip_reason: OptionalSkipReason,
+    /// Appointment messages: the ticket's `scheduled_at` the message was made for; if the
+    /// ticket moves, the message is skipped (`appointment_moved`) instead of sent.
+    pub appointment_at: Option<DateTime<Utc>>,
+    /// A confirmation of a rescheduled visit: the time it moved from.
+    pub previous_appointment_at: Option<DateTime<Utc>>,
+    /// Set by `message.send_now`: goes out at once, even in quiet hours.
+    pub ignore_quiet_hours: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 macro_rules! columns {
     () => {
-        "id, user_id, customer_id, ticket_id, invoice_id, message_type, channel, scheduled_for, status, subject, body, attempts, last_error, sent_at, created_at, updated_at"
+        "id, user_id, customer_id, ticket_id, invoice_id, message_type, channel, scheduled_for, status, subject, body, attempts, last_error, sent_at, skip_reason, appointment_at, previous_appointment_at, ignore_quiet_hours, created_at, updated_at"
     };
 }
 pub(crate) use columns;
 
-/// The five kinds of message (a CHECK constraint guards the column too).
+/// The kinds of message (a CHECK constraint guards the column too). Each has its templates in
+/// `templates/email/<type>/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageType {
@@ -61,6 +92,10 @@ pub enum MessageType {
     AppointmentReminder,
     PaymentReminder,
     Custom,
+    /// The invoice itself, emailed by `invoice.send`.
+    Invoice,
+    /// "Your visit is cancelled", sent by `ticket.cancel` of a scheduled visit.
+    AppointmentCancellation,
 }
 text_enum!(MessageType {
     ServiceReminder = "service_reminder",
@@ -68,7 +103,69 @@ text_enum!(MessageType {
     AppointmentReminder = "appointment_reminder",
     PaymentReminder = "payment_reminder",
     Custom = "custom",
+    Invoice = "invoice",
+    AppointmentCancellation = "appointment_cancellation",
 });
+
+impl MessageType {
+    /// Messages about a visit: they need a `ticket_id` and record its `scheduled_at`.
+    pub fn is_appointment(self) -> bool {
+        matches!(
+            self,
+            MessageType::AppointmentConfirmation
+                | MessageType::AppointmentReminder
+                | MessageType::AppointmentCancellation
+        )
+    }
+
+    /// Messages about an invoice: they need an `invoice_id`.
+    pub fn is_about_invoice(self) -> bool {
+        matches!(self, MessageType::PaymentReminder | MessageType::Invoice)
+    }
+}
+
+/// Why the sender skipped a message instead of sending it (machine-readable; a CHECK
+/// constraint lists the same values). docs/API.md explains each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    CustomerDeleted,
+    CustomerArchived,
+    OptedOut,
+    NoEmail,
+    Bounced,
+    TicketNotScheduled,
+    AppointmentMoved,
+    TooLate,
+    InvoiceNotSent,
+    AlreadyBooked,
+}
+text_enum!(SkipReason {
+    CustomerDeleted = "customer_deleted",
+    CustomerArchived = "customer_archived",
+    OptedOut = "opted_out",
+    NoEmail = "no_email",
+    Bounced = "bounced",
+    TicketNotScheduled = "ticket_not_scheduled",
+    AppointmentMoved = "appointment_moved",
+    TooLate = "too_late",
+    InvoiceNotSent = "invoice_not_sent",
+    AlreadyBooked = "already_booked",
+});
+
+/// A nullable `skip_reason` column, decoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct OptionalSkipReason(pub Option<SkipReason>);
+
+impl TryFrom<Option<String>> for OptionalSkipReason {
+    type Error = crate::values::UnknownVariant;
+    fn try_from(text: Option<String>) -> Result<Self, Self::Error> {
+        text.map(SkipReason::try_from)
+            .transpose()
+            .map(OptionalSkipReason)
+    }
+}
 
 /// How a message reaches the customer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -98,8 +195,7 @@ text_enum!(MessageStatus {
     Skipped = "skipped",
 });
 
-/// What can happen to a message: client requests, and the sender's steps (used once sending
-/// exists).
+/// What can happen to a message: client requests, and the sender's steps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MessageEvent {
     /// `PATCH /api/data/scheduled_messages/{id}`.
@@ -147,7 +243,12 @@ impl StateMachine for MessageStatus {
             (S::Pending, E::Cancel, S::Cancelled),
             (S::Pending, E::SendNow, S::Pending),
             (S::Pending, E::Claim, S::Sending),
+            // A sender died mid-send: the next one takes the message over (see "Never twice"
+            // in docs/ARCHITECTURE.md for the duplicate this can cause).
+            (S::Sending, E::Claim, S::Sending),
             (S::Pending, E::Skip, S::Skipped),
+            // It cannot be rendered and the job ran out of attempts.
+            (S::Pending, E::Fail, S::Failed),
             (S::Sending, E::Deliver, S::Sent),
             (S::Sending, E::Fail, S::Failed),
             (S::Sending, E::Retry, S::Pending),
@@ -169,11 +270,15 @@ const READ_ONLY: &[&str] = &[
     "attempts",
     "last_error",
     "sent_at",
+    "skip_reason",
+    "appointment_at",
+    "previous_appointment_at",
+    "ignore_quiet_hours",
 ];
 
-/// Body of `POST /api/data/scheduled_messages`. Appointment messages need a `ticket_id`, payment
-/// reminders an `invoice_id` (of the same customer); only `custom` messages have (and need) a
-/// `subject` and `body`.
+/// Body of `POST /api/data/scheduled_messages`. Appointment messages need a `ticket_id`, invoices
+/// and payment reminders an `invoice_id` (of the same customer); only `custom` messages have (and
+/// need) a `subject` and `body`. A pending message gets its send job at `scheduled_for`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MessageCreate {
@@ -222,6 +327,10 @@ const PATCH_READ_ONLY: &[&str] = &[
     "attempts",
     "last_error",
     "sent_at",
+    "skip_reason",
+    "appointment_at",
+    "previous_appointment_at",
+    "ignore_quiet_hours",
     "customer_id",
     "ticket_id",
     "invoice_id",
@@ -244,6 +353,9 @@ mod tests {
         }
         for t in MessageType::ALL {
             assert_eq!(serde_json::to_value(t).unwrap(), t.as_str());
+        }
+        for r in SkipReason::ALL {
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
         }
         assert_eq!(serde_json::to_value(Channel::Email).unwrap(), "email");
     }

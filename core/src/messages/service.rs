@@ -1,6 +1,7 @@
 //! Scheduled-message queries, in the caller's tenant transaction; writes are audited there.
 //! A message may only name the tenant's own live customer (active), ticket and invoice, and
-//! the ticket or invoice must belong to that customer.
+//! the ticket or invoice must belong to that customer. Every write keeps the message's send
+//! job in step (`job`): created with it, moved with it, cancelled with it.
 
 use std::collections::HashMap;
 
@@ -9,6 +10,7 @@ use serde_json::{Map, Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use super::job::{cancel_send, enqueue_send, reschedule_send};
 use super::{
     Channel, MessageCreate, MessageEvent, MessagePatch, MessageStatus, MessageType,
     ScheduledMessage, columns,
@@ -39,11 +41,22 @@ pub async fn create(
     insert(conn, actor, input, AuditAction::Create).await
 }
 
-/// Checks and writes a new pending message, audited under `action`.
+/// Checks and writes a new pending message and its send job, audited under `action`.
 pub(super) async fn insert(
     conn: &mut PgConnection,
     actor: &Actor,
     input: MessageCreate,
+    action: AuditAction,
+) -> Result<ScheduledMessage> {
+    insert_with(conn, actor, input, None, action).await
+}
+
+/// [`insert`] of a confirmation that says the visit moved from `previous_appointment_at`.
+pub(super) async fn insert_with(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    input: MessageCreate,
+    previous_appointment_at: Option<DateTime<Utc>>,
     action: AuditAction,
 ) -> Result<ScheduledMessage> {
     let mut c = Checker::new();
@@ -73,24 +86,36 @@ pub(super) async fn insert(
         }
         (None, None)
     };
-    match input.message_type {
-        MessageType::AppointmentConfirmation | MessageType::AppointmentReminder
-            if input.ticket_id.is_none() =>
-        {
-            c.add("ticket_id", "is required for appointment messages");
-        }
-        MessageType::PaymentReminder if input.invoice_id.is_none() => {
-            c.add("invoice_id", "is required for payment reminders");
-        }
-        _ => {}
+    if input.message_type.is_appointment() && input.ticket_id.is_none() {
+        c.add("ticket_id", "is required for appointment messages");
+    }
+    if input.message_type.is_about_invoice() && input.invoice_id.is_none() {
+        c.add(
+            "invoice_id",
+            "is required for invoices and payment reminders",
+        );
     }
     c.finish()?;
 
     customers::lock_for_new_work(conn, input.customer_id).await?;
-    if let Some(ticket_id) = input.ticket_id
-        && tickets::get(conn, ticket_id).await?.customer_id != input.customer_id
-    {
-        return Err(Error::field("ticket_id", "belongs to another customer"));
+    let mut appointment_at = None;
+    if let Some(ticket_id) = input.ticket_id {
+        let ticket = tickets::get(conn, ticket_id).await?;
+        if ticket.customer_id != input.customer_id {
+            return Err(Error::field("ticket_id", "belongs to another customer"));
+        }
+        // The time an appointment message is about: if the ticket moves, the message is stale.
+        if input.message_type.is_appointment() {
+            appointment_at = ticket.scheduled_at;
+        }
+        if input.message_type == MessageType::AppointmentCancellation
+            && ticket.status != tickets::TicketStatus::Cancelled
+        {
+            return Err(Error::field(
+                "ticket_id",
+                "a cancellation notice needs a cancelled ticket",
+            ));
+        }
     }
     if let Some(invoice_id) = input.invoice_id
         && invoices::get(conn, invoice_id).await?.customer_id != input.customer_id
@@ -100,8 +125,8 @@ pub(super) async fn insert(
     let message: ScheduledMessage = sqlx::query_as(concat!(
         "INSERT INTO scheduled_messages
                 (id, user_id, customer_id, ticket_id, invoice_id, message_type, channel,
-                 scheduled_for, subject, body)
-         VALUES ($1, app_current_user_id(), $2, $3, $4, $5, $6, $7, $8, $9)
+                 scheduled_for, subject, body, appointment_at, previous_appointment_at)
+         VALUES ($1, app_current_user_id(), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          RETURNING ",
         columns!()
     ))
@@ -114,9 +139,12 @@ pub(super) async fn insert(
     .bind(scheduled_for)
     .bind(&subject)
     .bind(&body)
+    .bind(appointment_at)
+    .bind(previous_appointment_at)
     .fetch_one(&mut *conn)
     .await
     .map_err(missing_reference)?;
+    enqueue_send(conn, message.id, message.scheduled_for).await?;
     let changes = compute_changes(&Value::Null, &snapshot(&message)?);
     audit::log_change(
         conn,
@@ -278,6 +306,9 @@ pub async fn update(
     .bind(custom.then_some(body))
     .fetch_one(&mut *conn)
     .await?;
+    if updated.scheduled_for != current.scheduled_for {
+        reschedule_send(conn, id, updated.scheduled_for).await?;
+    }
     let changes = compute_changes(&snapshot(&current)?, &snapshot(&updated)?);
     if !changes.is_empty() {
         audit::log_change(
@@ -303,6 +334,7 @@ pub async fn delete(conn: &mut PgConnection, actor: &Actor, id: Uuid) -> Result<
     .bind(id)
     .fetch_one(&mut *conn)
     .await?;
+    cancel_send(conn, id).await?;
     let mut changes = Map::new();
     changes.insert(
         "deleted_at".to_owned(),

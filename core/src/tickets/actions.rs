@@ -17,6 +17,7 @@ use crate::customers;
 use crate::error::Result;
 use crate::fields::{self, Checker, JsonInput};
 use crate::ids::Actor;
+use crate::messages::{MessageSettings, flows};
 use crate::state::transition;
 use crate::values;
 
@@ -83,22 +84,26 @@ async fn audited(
     Ok(after)
 }
 
-/// Books a draft for a time (→ `scheduled`). The customer must be active.
+/// Books a draft for a time (→ `scheduled`). The customer must be active. Schedules the
+/// confirmation and reminder (`messages::flows`).
 pub async fn schedule(
     conn: &mut PgConnection,
     actor: &Actor,
     input: ScheduleTicket,
+    settings: &MessageSettings,
 ) -> Result<Ticket> {
-    book(conn, actor, input, TicketEvent::Schedule, "schedule").await
+    book(conn, actor, input, TicketEvent::Schedule, settings).await
 }
 
-/// Moves a scheduled ticket to another time. The customer must be active.
+/// Moves a scheduled ticket to another time. The customer must be active. The visit's pending
+/// messages are replaced by ones for the new time.
 pub async fn reschedule(
     conn: &mut PgConnection,
     actor: &Actor,
     input: ScheduleTicket,
+    settings: &MessageSettings,
 ) -> Result<Ticket> {
-    book(conn, actor, input, TicketEvent::Reschedule, "reschedule").await
+    book(conn, actor, input, TicketEvent::Reschedule, settings).await
 }
 
 async fn book(
@@ -106,8 +111,12 @@ async fn book(
     actor: &Actor,
     input: ScheduleTicket,
     event: TicketEvent,
-    action: &'static str,
+    settings: &MessageSettings,
 ) -> Result<Ticket> {
+    let action = match event {
+        TicketEvent::Reschedule => "reschedule",
+        _ => "schedule",
+    };
     let mut c = Checker::new();
     let at = c.check("scheduled_at", values::timestamp(input.scheduled_at));
     let duration = c.check_opt("duration_minutes", input.duration_minutes, |v| {
@@ -130,7 +139,16 @@ async fn book(
     .bind(duration)
     .fetch_one(&mut *conn)
     .await?;
-    audited(conn, actor, &current, updated, action).await
+    let updated = audited(conn, actor, &current, updated, action).await?;
+    let moved_from = match event {
+        TicketEvent::Reschedule => current.scheduled_at,
+        _ => None,
+    };
+    // Rescheduling to the same time (say, a new duration) leaves the messages as they are.
+    if event != TicketEvent::Reschedule || current.scheduled_at != updated.scheduled_at {
+        flows::ticket_booked(conn, actor, settings, &updated, moved_from).await?;
+    }
+    Ok(updated)
 }
 
 /// Work has begun on site (`scheduled` → `in_progress`).
@@ -167,15 +185,19 @@ pub async fn cancel(conn: &mut PgConnection, actor: &Actor, input: CancelTicket)
     .bind(&reason)
     .fetch_one(&mut *conn)
     .await?;
-    audited(conn, actor, &current, updated, "cancel").await
+    let updated = audited(conn, actor, &current, updated, "cancel").await?;
+    flows::ticket_cancelled(conn, actor, &current, &updated).await?;
+    Ok(updated)
 }
 
-/// Completes a scheduled or in-progress ticket with the technician's notes, and requests
-/// extraction of their attributes (in the same transaction).
+/// Completes a scheduled or in-progress ticket with the technician's notes, requests
+/// extraction of their attributes and schedules the customer's next service reminder (all in
+/// the same transaction).
 pub async fn close_out(
     conn: &mut PgConnection,
     actor: &Actor,
     input: CloseOutTicket,
+    settings: &MessageSettings,
 ) -> Result<Ticket> {
     let mut c = Checker::new();
     let notes = c.check(
@@ -196,5 +218,7 @@ pub async fn close_out(
     .fetch_one(&mut *conn)
     .await?;
     let updated = extraction::request(conn, updated).await?;
-    audited(conn, actor, &current, updated, "close_out").await
+    let updated = audited(conn, actor, &current, updated, "close_out").await?;
+    flows::ticket_closed(conn, actor, settings, &updated).await?;
+    Ok(updated)
 }

@@ -18,13 +18,21 @@ use crate::audit::{self, AuditAction, compute_changes, snapshot};
 use crate::customers;
 use crate::error::{Error, Result, on_foreign_key};
 use crate::ids::{Actor, new_id};
+use crate::messages::time::{at_local, reader_zone};
+use crate::messages::{MessageSettings, flows};
 use crate::pagination::{Cursor, ListParams, Page, query_param, uuid_param};
 use crate::state::transition;
 
 pub(super) const NOT_FOUND: Error = Error::NotFound("ticket not found");
 
-/// Creates a ticket (`draft`, or `scheduled` when `scheduled_at` is given) and its audit row.
-pub async fn create(conn: &mut PgConnection, actor: &Actor, input: TicketCreate) -> Result<Ticket> {
+/// Creates a ticket (`draft`, or `scheduled` when `scheduled_at` is given) and its audit row;
+/// a scheduled one gets its confirmation and reminder like `ticket.schedule`.
+pub async fn create(
+    conn: &mut PgConnection,
+    actor: &Actor,
+    input: TicketCreate,
+    settings: &MessageSettings,
+) -> Result<Ticket> {
     let t = input.parse()?;
     customers::lock_for_new_work(conn, t.customer_id).await?;
     let ticket: Ticket = sqlx::query_as(concat!(
@@ -55,6 +63,9 @@ pub async fn create(conn: &mut PgConnection, actor: &Actor, input: TicketCreate)
         changes,
     )
     .await?;
+    if ticket.scheduled_at.is_some() {
+        flows::ticket_booked(conn, actor, settings, &ticket, None).await?;
+    }
     Ok(ticket)
 }
 
@@ -132,13 +143,14 @@ pub async fn list(
     Ok(Page::from_rows(rows, params.limit, |t| Cursor::After(t.id)))
 }
 
-/// The week view: seven days from `week_start` (00:00 UTC, inclusive) to `week_end`
-/// (exclusive), with every live ticket scheduled in between, ordered by `scheduled_at`.
+/// The week view: seven days from `week_start` (00:00 in the business's time zone, inclusive)
+/// to `week_end` (exclusive), with every live ticket scheduled in between, ordered by
+/// `scheduled_at`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Week {
     pub week_start: DateTime<Utc>,
     pub week_end: DateTime<Utc>,
-    /// The time zone the week's days are counted in: always `UTC` for now.
+    /// The business's time zone (`users.timezone`), in which the days are counted.
     pub timezone: &'static str,
     pub tickets: Vec<Ticket>,
 }
@@ -155,8 +167,14 @@ pub async fn week(conn: &mut PgConnection, start_date: Option<&str>) -> Result<W
         ));
     }
     let end = date.checked_add_days(Days::new(7)).ok_or_else(invalid)?;
-    let week_start = date.and_time(chrono::NaiveTime::MIN).and_utc();
-    let week_end = end.and_time(chrono::NaiveTime::MIN).and_utc();
+    // Midnight in the business's zone (DST-correct: such a week may be 167 or 169 hours).
+    let zone_name: Option<String> =
+        sqlx::query_scalar("SELECT timezone FROM users WHERE id = app_current_user_id()")
+            .fetch_optional(&mut *conn)
+            .await?;
+    let zone = reader_zone(None, zone_name.as_deref());
+    let week_start = at_local(zone, date, chrono::NaiveTime::MIN);
+    let week_end = at_local(zone, end, chrono::NaiveTime::MIN);
     let tickets: Vec<Ticket> = sqlx::query_as(concat!(
         "SELECT ",
         columns!(),
@@ -171,7 +189,7 @@ pub async fn week(conn: &mut PgConnection, start_date: Option<&str>) -> Result<W
     Ok(Week {
         week_start,
         week_end,
-        timezone: "UTC",
+        timezone: zone.name(),
         tickets,
     })
 }
@@ -238,5 +256,6 @@ pub async fn delete(conn: &mut PgConnection, actor: &Actor, id: Uuid) -> Result<
         json!({ "old": null, "new": deleted_at }),
     );
     audit::log_change(conn, actor, "ticket", id, AuditAction::Delete, changes).await?;
+    flows::ticket_deleted(conn, actor, id).await?;
     Ok(())
 }

@@ -1,13 +1,18 @@
 //! `fieldwork-worker bench`: like `river bench`. `burn` inserts N no-op jobs in batches and
 //! drains them with an in-process worker (jobs/s for both, peak RSS during the drain);
 //! `latency` feeds single jobs at a steady rate to an idle worker (enqueue→start
-//! percentiles); `scrape` times the worker's `/metrics` with a full jobs table. Run it from a
-//! release build against a database it may write to: it migrates it as `MIGRATE_DATABASE_URL`
-//! (the owner; also vacuums as it), runs as `DATABASE_URL` (the runtime login) like any worker,
-//! and uses (and empties) the queue `bench` (`scrape` also `bench.email` and `bench.llm`).
+//! percentiles); `scrape` times the worker's `/metrics` with a full jobs table; `messages`
+//! sends scheduled messages through the real SMTP path to the in-process [`smtp_sink`]
+//! (messages/s, send lag). Run it from a release build against a database it may write to: it
+//! migrates it as `MIGRATE_DATABASE_URL` (the owner; also vacuums as it), runs as
+//! `DATABASE_URL` (the runtime login) like any worker, and uses (and empties) the queue `bench`
+//! (`scrape` also `bench.email` and `bench.llm`), and its own tenants for `messages`.
 
 mod burn;
+pub mod messages;
+pub mod received;
 mod scrape;
+pub mod smtp_sink;
 
 use std::time::{Duration, Instant};
 
@@ -59,6 +64,22 @@ pub async fn run(
                 inserters,
             };
             burn::run(database_url, migrate_database_url, &system, shape).await
+        }
+        BenchCommand::Messages {
+            messages: n,
+            concurrency,
+            buffer,
+            tenants,
+            rate,
+        } => {
+            let shape = messages::Shape {
+                messages: n,
+                concurrency,
+                buffer,
+                tenants,
+                rate,
+            };
+            messages::run(database_url, shape).await
         }
         BenchCommand::Latency {
             rate,

@@ -5,12 +5,19 @@
 mod chat_response;
 pub mod extractor;
 pub mod llm;
+pub mod mailer;
 pub mod openai;
+pub mod outbox;
 pub mod prompt;
 
 use std::sync::Arc;
 
+use fieldwork_core::messages::SendMessage;
+use fieldwork_core::queue::Job;
+
 use crate::settings::WorkerSettings;
+
+pub use mailer::{Mailer, SendError};
 
 /// Every client a handler may need, built once per worker process. Cheap to clone (each
 /// client shares its connection pool behind an `Arc`).
@@ -18,22 +25,21 @@ use crate::settings::WorkerSettings;
 pub struct Clients {
     /// The attribute extractor (`LLM_PROVIDER`): rules or an OpenAI-compatible server.
     pub extractor: Arc<dyn extractor::AttributeExtractor>,
-}
-
-impl Default for Clients {
-    fn default() -> Self {
-        Clients {
-            extractor: Arc::new(extractor::RulesExtractor),
-        }
-    }
+    /// SMTP (`SMTP_URL`) or the `.eml` outbox.
+    pub mailer: Mailer,
 }
 
 impl Clients {
     /// Builds every client from the settings. A bad setting stops start-up with one line
     /// naming it, instead of failing the first job that needs the client.
     pub fn from_settings(settings: &WorkerSettings) -> fieldwork_core::Result<Clients> {
+        // One pooled SMTP connection per concurrent send of this process.
+        let senders = settings.concurrency_of(SendMessage::QUEUE);
+        let mailer = Mailer::from_settings(&settings.mail, senders)
+            .map_err(fieldwork_core::Error::Internal)?;
         Ok(Clients {
             extractor: extractor::from_settings(&settings.llm)?,
+            mailer,
         })
     }
 }

@@ -7,6 +7,8 @@
 pub mod bench_noop;
 pub mod extract_ticket_attributes;
 pub mod prune_sessions;
+pub mod send_batch;
+pub mod send_message;
 #[cfg(feature = "test-kinds")]
 pub mod test_kinds;
 
@@ -21,6 +23,7 @@ pub fn registry(settings: &WorkerSettings, clients: &Clients) -> Registry {
     // Domain kinds (messages, extraction, audit fan-out) register here as they arrive.
     extract_ticket_attributes::register(&mut registry, clients.extractor.clone());
     prune_sessions::register(&mut registry);
+    send_message::register(&mut registry, &settings.messages, clients);
     if settings.test_kinds {
         bench_noop::register(&mut registry);
         #[cfg(feature = "test-kinds")]
@@ -65,4 +68,5 @@ pub fn schedules(
 pub fn describe_metrics() {
     // Each kind with metrics of its own adds its `describe_metrics()` call here.
     crate::clients::extractor::describe_metrics();
+    send_message::describe_metrics();
 }
