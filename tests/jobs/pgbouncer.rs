@@ -100,6 +100,9 @@ async fn two_tenants_interleaved_through_pgbouncer_in_transaction_mode_never_cro
     // The API, through pgbouncer.
     let mut cfg = PoolConfig::new(&bouncer.url, "fieldwork-api");
     cfg.max_connections = 8;
+    // Two server connections serve everything: on a loaded machine a transaction may wait
+    // its turn for longer than the default acquire timeout.
+    cfg.acquire_timeout = Duration::from_secs(60);
     let api_pool = db::pool(&cfg, DbRole::App).unwrap();
     let app = TestApp::serve(db, api_pool.clone(), test_config(&bouncer.url)).await;
     let a = app.signup("a@bouncer.example").await;
