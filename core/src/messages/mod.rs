@@ -108,6 +108,19 @@ text_enum!(MessageType {
 });
 
 impl MessageType {
+    /// Messages that answer something the office just did — booking a visit, cancelling it,
+    /// sending an invoice — and go out at once whatever the hour, like `message.send_now`: the
+    /// customer is often on the phone waiting for them, and an email wakes no one. Quiet hours
+    /// hold everything else (reminders, custom messages).
+    pub fn answers_an_office_action(self) -> bool {
+        matches!(
+            self,
+            MessageType::AppointmentConfirmation
+                | MessageType::AppointmentCancellation
+                | MessageType::Invoice
+        )
+    }
+
     /// Messages about a visit: they need a `ticket_id` and record its `scheduled_at`.
     pub fn is_appointment(self) -> bool {
         matches!(

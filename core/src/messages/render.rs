@@ -108,9 +108,11 @@ pub fn zone_of(data: &MessageData) -> Tz {
 }
 
 /// When the message may go out: its `scheduled_for`, moved past quiet hours in the reader's
-/// zone unless it was sent now on purpose.
+/// zone unless it was sent now on purpose or answers an office action as it happens.
 pub fn due_at(data: &MessageData, settings: &MessageSettings) -> DateTime<Utc> {
-    let quiet = if data.message.ignore_quiet_hours {
+    let quiet = if data.message.ignore_quiet_hours
+        || data.message.message_type.answers_an_office_action()
+    {
         None
     } else {
         settings.quiet_hours
