@@ -32,6 +32,8 @@ pub struct Config {
     /// `APP_SECRET`, `QUIET_HOURS`, `REMINDER_LEAD_HOURS`, `SERVICE_REMINDER_DAYS`,
     /// `MESSAGE_CATCH_UP` (and `PUBLIC_BASE_URL` for links): shared by the API and the worker.
     pub messages: MessageSettings,
+    /// Webhook targets and deliveries (`WEBHOOK_*`).
+    pub webhooks: crate::webhooks::WebhookSettings,
 }
 
 /// How login and registration hold up under abuse (docs/SECURITY.md).
@@ -183,9 +185,12 @@ impl Config {
         };
         let messages =
             MessageSettings::from_vars(&public_base_url, var).map_err(Error::Internal)?;
+        let webhooks =
+            crate::webhooks::WebhookSettings::from_vars(var).map_err(Error::Internal)?;
         Ok(Config {
             database_url,
             messages,
+            webhooks,
             migrate_database_url,
             listen_addr,
             public_base_url,

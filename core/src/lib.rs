@@ -9,6 +9,7 @@ pub mod customers;
 pub mod db;
 pub mod db_metrics;
 pub mod error;
+pub mod events;
 pub mod extraction;
 pub mod fields;
 pub mod ids;
@@ -22,5 +23,6 @@ pub mod state;
 pub mod telemetry;
 pub mod tickets;
 pub mod values;
+pub mod webhooks;
 
 pub use error::{Error, ErrorCode, Result};
