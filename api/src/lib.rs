@@ -5,6 +5,7 @@
 pub mod client_ip;
 pub mod envelope;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod metrics;
 pub mod openapi;

@@ -16,6 +16,7 @@ async fn main() -> anyhow::Result<()> {
     init_tracing(config.log_json);
     let mut settings = cli.run.settings().map_err(anyhow::Error::msg)?;
     settings.messages = config.messages.clone();
+    settings.webhooks = config.webhooks.clone();
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => {
             config.require_app_secret()?;

@@ -48,15 +48,49 @@ impl DeliveryTarget {
     }
 }
 
-/// The subscription `id` of the caller's tenant (deleted ones too: `deleted` says so).
-pub async fn delivery_target(conn: &mut PgConnection, id: Uuid) -> Result<Option<DeliveryTarget>> {
-    Ok(sqlx::query_as(
+macro_rules! target_select {
+    () => {
         "SELECT id, url, event_types, active, deleted_at IS NOT NULL AS deleted, cursor, secret,
                 previous_secret, previous_secret_expires_at
-           FROM webhook_subscriptions WHERE id = $1",
+           FROM webhook_subscriptions WHERE id = $1"
+    };
+}
+
+/// The subscription `id` of the caller's tenant (deleted ones too: `deleted` says so).
+/// `share`: `FOR SHARE`, waiting for a change in progress (a re-enable) to commit first.
+pub async fn delivery_target(
+    conn: &mut PgConnection,
+    id: Uuid,
+    share: bool,
+) -> Result<Option<DeliveryTarget>> {
+    let sql = if share {
+        concat!(target_select!(), " FOR SHARE")
+    } else {
+        target_select!()
+    };
+    Ok(sqlx::query_as(sql).bind(id).fetch_optional(conn).await?)
+}
+
+/// The caller's tenant's subscriptions that receive events and are behind `last`.
+pub async fn behind(conn: &mut PgConnection, last: i64) -> Result<Vec<Uuid>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM webhook_subscriptions
+          WHERE user_id = app_current_user_id() AND active AND deleted_at IS NULL
+            AND cursor < $1",
     )
-    .bind(id)
-    .fetch_optional(conn)
+    .bind(last)
+    .fetch_all(conn)
+    .await?)
+}
+
+/// Disabled, live subscriptions across tenants (a system transaction): the
+/// `fieldwork_webhook_endpoints_disabled` gauge.
+pub async fn disabled_count(conn: &mut PgConnection) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM webhook_subscriptions
+          WHERE disabled_at IS NOT NULL AND deleted_at IS NULL",
+    )
+    .fetch_one(conn)
     .await?)
 }
 
