@@ -14,6 +14,9 @@ CREATE UNIQUE INDEX audit_log_sequence_idx ON audit_log (user_id, sequence)
 -- What the fan-out still has to number: small, and only ever a few rows.
 CREATE INDEX audit_log_unsequenced_idx ON audit_log (user_id, created_at, id)
     WHERE sequence IS NULL;
+-- A writer queues a fan-out unless one is waiting: this answers "is one waiting?".
+CREATE INDEX jobs_fan_out_waiting_idx ON jobs (user_id)
+    WHERE kind = 'webhook.fan_out' AND state = 'available';
 -- Still append-only otherwise: the application may only number rows.
 GRANT UPDATE (sequence) ON audit_log TO fieldwork_app;
 

@@ -11,7 +11,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::events::sequence::WAKE_CTE;
+use crate::events::sequence::{SHARED_LOCK_SQL, WAKE_CTE};
 use crate::ids::{Actor, new_id};
 use crate::pagination::{Cursor, ListParams, Page};
 
@@ -65,8 +65,8 @@ pub fn compute_changes(old: &Value, new: &Value) -> Map<String, Value> {
 
 /// Appends one audit row in the caller's transaction. The tenant comes from the transaction's
 /// row-level-security context (`app_current_user_id()`), never from the caller. The same
-/// statement wakes the tenant's fan-out (`events::sequence`): a shared advisory lock and, when
-/// none is queued, one coalesced `webhook.fan_out` job — all a write ever pays for events.
+/// call wakes the tenant's fan-out (`events::sequence`): a shared advisory lock and, when
+/// none is waiting, one `webhook.fan_out` job — all a write ever pays for events.
 pub async fn log_change(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -75,6 +75,7 @@ pub async fn log_change(
     action: AuditAction,
     changes: Map<String, Value>,
 ) -> Result<()> {
+    sqlx::query(SHARED_LOCK_SQL).execute(&mut *conn).await?;
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "{WAKE_CTE}
          INSERT INTO audit_log (id, user_id, entity_type, entity_id, action, changes, actor_id, request_id, actor_type)
@@ -110,6 +111,7 @@ pub async fn log_changes(conn: &mut PgConnection, records: &[AuditRecord]) -> Re
         return Ok(());
     }
     let ids: Vec<Uuid> = records.iter().map(|_| new_id()).collect();
+    sqlx::query(SHARED_LOCK_SQL).execute(&mut *conn).await?;
     sqlx::query(sqlx::AssertSqlSafe(format!(
         "{WAKE_CTE}
          INSERT INTO audit_log (id, user_id, entity_type, entity_id, action, changes, actor_id, request_id, actor_type)

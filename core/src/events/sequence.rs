@@ -2,12 +2,16 @@
 //! making writers pay for subscribers, and the one statement a writer adds.
 //!
 //! The protocol (docs/ARCHITECTURE.md, "Audit fan-out"):
-//! - a writer's first audit statement takes the tenant's fan-out lock in *shared* mode and
-//!   enqueues the tenant's coalesced `webhook.fan_out` job (unique key; one cheap insert or a
-//!   no-op when one is already queued) — both inside [`crate::audit`]'s insert;
+//! - a writer's audit call first takes the tenant's fan-out lock in *shared* mode (its own
+//!   statement, so that what follows sees everything committed before the lock was granted),
+//!   then inserts its audit rows together with a `webhook.fan_out` job unless one is already
+//!   waiting (`available`) — both inside [`crate::audit`]. No unique key: two writers never
+//!   wait for each other (a unique insert would make every concurrent writer of a tenant wait
+//!   for the other's commit, and deadlock with their row locks); at worst two jobs are queued
+//!   and the second finds little or nothing to do;
 //! - the fan-out job takes the lock in *exclusive* mode, which waits for every writer still
-//!   in flight, completes itself, numbers every committed row that has no sequence yet and
-//!   commits. A writer that starts later finds the job completed and enqueues the next one.
+//!   in flight, numbers every committed row that has no sequence yet and commits. A writer
+//!   whose lock is granted after that sees the job no longer `available` and queues another.
 //!
 //! So no committed row is ever left without a job that will number it, sequence order is
 //! commit-visibility order, and a reader that follows the sequence never skips a row.
@@ -21,22 +25,24 @@ use crate::error::Result;
 /// spells the same number.
 const LOCK_CLASS: i32 = 18007;
 
-/// Kind, queue and unique key of the coalesced fan-out job (`webhook.fan_out`).
+/// Kind and queue of the coalesced fan-out job (`webhook.fan_out`).
 pub const FAN_OUT_KIND: &str = "webhook.fan_out";
 pub const FAN_OUT_QUEUE: &str = "events";
-pub const FAN_OUT_KEY: &str = "webhook.fan_out";
 
-/// The CTE a writer's audit insert starts with: the shared lock, then (only then) the
-/// coalesced fan-out job. `jobs_notify_insert` wakes a worker when the job is new.
+/// The writer's first statement: the tenant's fan-out lock, shared.
+pub(crate) const SHARED_LOCK_SQL: &str =
+    "SELECT pg_advisory_xact_lock_shared(18007, hashtext(app_current_user_id()::text))";
+
+/// The CTE a writer's audit insert starts with (after [`SHARED_LOCK_SQL`]): a fan-out job
+/// unless one is waiting already. `jobs_notify_insert` wakes a worker when it is new.
 pub(crate) const WAKE_CTE: &str = "WITH wake AS (
-    INSERT INTO jobs (state, queue, kind, args, user_id, priority, max_attempts, scheduled_at, unique_key)
+    INSERT INTO jobs (state, queue, kind, args, user_id, priority, max_attempts, scheduled_at)
     SELECT 'available'::job_state, 'events', 'webhook.fan_out', '{}'::jsonb, app_current_user_id(),
-           0, 25, now(), 'webhook.fan_out'
-      FROM (SELECT pg_advisory_xact_lock_shared(18007, hashtext(app_current_user_id()::text))::text AS l) lock
-     WHERE lock.l IS NOT NULL OR lock.l IS NULL
-    ON CONFLICT (user_id, unique_key)
-       WHERE unique_key IS NOT NULL AND state IN ('scheduled', 'available', 'running', 'retryable')
-       DO NOTHING
+           0, 25, now()
+     WHERE NOT EXISTS (
+           SELECT 1 FROM jobs
+            WHERE user_id = app_current_user_id() AND kind = 'webhook.fan_out'
+              AND state = 'available')
     RETURNING 1) ";
 
 /// Takes the caller's tenant's fan-out lock exclusively (the fan-out job): waits for the
@@ -103,8 +109,8 @@ mod tests {
 
     #[test]
     fn writers_and_the_fan_out_take_the_same_lock_and_job_key() {
-        assert!(WAKE_CTE.contains(&format!("pg_advisory_xact_lock_shared({LOCK_CLASS},")));
+        assert!(SHARED_LOCK_SQL.contains(&format!("pg_advisory_xact_lock_shared({LOCK_CLASS},")));
         assert!(WAKE_CTE.contains(&format!("'{FAN_OUT_QUEUE}', '{FAN_OUT_KIND}'")));
-        assert!(WAKE_CTE.contains(&format!("now(), '{FAN_OUT_KEY}'")));
+        assert!(WAKE_CTE.contains(&format!("kind = '{FAN_OUT_KIND}'")));
     }
 }

@@ -1,4 +1,4 @@
-//! The jobs of the fan-out: `webhook.fan_out` (per tenant, coalesced: numbers new audit rows
+//! The jobs of the fan-out: `webhook.fan_out` (per tenant, coalesced while one waits: numbers new audit rows
 //! and wakes the deliveries), `webhook.deliver` (per subscription, unique: delivers from the
 //! subscription's cursor in sequence order) and `webhook.send` (one out-of-band delivery:
 //! `webhook.redeliver` and `webhook.ping`). Handlers live in the worker.
@@ -10,7 +10,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::error::Result;
-use crate::events::sequence::{FAN_OUT_KEY, FAN_OUT_KIND, FAN_OUT_QUEUE};
+use crate::events::sequence::{FAN_OUT_KIND, FAN_OUT_QUEUE};
 use crate::queue::{self, Job, JobOptions};
 
 /// Numbers the tenant's committed, unnumbered audit rows; enqueued by every audited write
@@ -28,7 +28,7 @@ impl Job for FanOut {
 
 /// Enqueues the tenant's fan-out (e.g. when a round left rows for the next one).
 pub async fn enqueue_fan_out(conn: &mut PgConnection) -> Result<()> {
-    queue::enqueue_with(conn, &FanOut {}, JobOptions::default().unique_key(FAN_OUT_KEY)).await?;
+    queue::enqueue(conn, &FanOut {}).await?;
     Ok(())
 }
 
