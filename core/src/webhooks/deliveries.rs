@@ -53,27 +53,61 @@ pub struct NewDelivery {
     pub error: Option<String>,
 }
 
-/// Records one attempt in the caller's tenant transaction.
-pub async fn insert(conn: &mut PgConnection, d: &NewDelivery) -> Result<Uuid> {
-    Ok(sqlx::query_scalar(
+/// Records attempts in the caller's tenant transaction, in one statement.
+pub async fn insert_many(conn: &mut PgConnection, rows: &[NewDelivery]) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let col = |f: fn(&NewDelivery) -> Option<String>| rows.iter().map(f).collect::<Vec<_>>();
+    sqlx::query(
         "INSERT INTO webhook_deliveries (user_id, subscription_id, event_id, event_type, sequence,
                 trigger, attempt, status, response_status, latency_ms, response_body, error)
-         VALUES (app_current_user_id(), $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-         RETURNING id",
+         SELECT app_current_user_id(), r.subscription_id, r.event_id, r.event_type, r.sequence,
+                r.trigger, r.attempt, r.status, r.response_status, r.latency_ms, r.response_body,
+                r.error
+           FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int8[], $5::text[], $6::int4[],
+                       $7::text[], $8::int4[], $9::int4[], $10::text[], $11::text[])
+             WITH ORDINALITY AS r(subscription_id, event_id, event_type, sequence, trigger,
+                                  attempt, status, response_status, latency_ms, response_body,
+                                  error, ord)
+          ORDER BY r.ord",
     )
-    .bind(d.subscription_id)
-    .bind(d.event_id)
-    .bind(&d.event_type)
-    .bind(d.sequence)
-    .bind(d.trigger)
-    .bind(d.attempt)
-    .bind(d.status)
-    .bind(d.response_status)
-    .bind(d.latency_ms)
-    .bind(&d.response_body)
-    .bind(&d.error)
-    .fetch_one(conn)
-    .await?)
+    .bind(rows.iter().map(|d| d.subscription_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|d| d.event_id).collect::<Vec<_>>())
+    .bind(rows.iter().map(|d| d.event_type.clone()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|d| d.sequence).collect::<Vec<_>>())
+    .bind(rows.iter().map(|d| d.trigger).collect::<Vec<_>>())
+    .bind(rows.iter().map(|d| d.attempt).collect::<Vec<_>>())
+    .bind(rows.iter().map(|d| d.status).collect::<Vec<_>>())
+    .bind(rows.iter().map(|d| d.response_status).collect::<Vec<_>>())
+    .bind(rows.iter().map(|d| d.latency_ms).collect::<Vec<_>>())
+    .bind(col(|d| d.response_body.clone()))
+    .bind(col(|d| d.error.clone()))
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Attempts so far per event of `event_ids` on the subscription (redeliveries excluded).
+pub async fn attempts_by_event(
+    conn: &mut PgConnection,
+    subscription_id: Uuid,
+    event_ids: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, i32>> {
+    let rows: Vec<(Uuid, i64)> = sqlx::query_as(
+        "SELECT event_id, count(*) FROM webhook_deliveries
+          WHERE user_id = app_current_user_id() AND subscription_id = $1
+            AND event_id = ANY($2) AND trigger = 'delivery'
+          GROUP BY event_id",
+    )
+    .bind(subscription_id)
+    .bind(event_ids)
+    .fetch_all(conn)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, n)| (id, i32::try_from(n).unwrap_or(i32::MAX)))
+        .collect())
 }
 
 /// Attempts so far of `event_id` on the subscription, in order (redeliveries excluded).

@@ -104,18 +104,21 @@ pub async fn advance_cursor(conn: &mut PgConnection, id: Uuid, to: i64) -> Resul
     Ok(())
 }
 
-/// Records one attempt. For in-order deliveries (`trigger = delivery`) it also moves the
-/// cursor to `advance_to` (the event's sequence once succeeded or given up), ends or extends
-/// the failure run, and disables the endpoint when the run has lasted `disable_after`.
-/// Returns whether the endpoint was disabled now.
-pub async fn record_attempt(
+/// Records attempts (oldest first). For in-order deliveries (`trigger = delivery`) it also
+/// moves the cursor to `advance_to` (the last event succeeded or given up), ends or extends
+/// the failure run by the last attempt's outcome, and disables the endpoint when the run has
+/// lasted `disable_after`. Returns whether the endpoint was disabled now.
+pub async fn record_attempts(
     conn: &mut PgConnection,
     actor: &Actor,
-    delivery: &NewDelivery,
+    records: &[NewDelivery],
     advance_to: Option<i64>,
     disable_after: Duration,
 ) -> Result<bool> {
-    deliveries::insert(conn, delivery).await?;
+    deliveries::insert_many(conn, records).await?;
+    let Some(delivery) = records.last() else {
+        return Ok(false);
+    };
     if delivery.trigger != "delivery" {
         return Ok(false);
     }

@@ -1,9 +1,10 @@
-//! `webhook.deliver`: one subscription's events, from its cursor, in sequence order. Each
-//! event is sent, then its attempt recorded with the cursor in one short transaction (no
-//! transaction is open during the HTTP exchange). A failure snoozes the job on the retry
+//! `webhook.deliver`: one subscription's events, from its cursor, in sequence order. Events
+//! are sent one after another; their attempts are recorded with the cursor in one short
+//! transaction per batch (`FLUSH_EVERY` attempts or `FLUSH_AFTER`, and at every failure), so
+//! no transaction is open during an HTTP exchange. A failure snoozes the job on the retry
 //! schedule (head of line: later events wait, so order holds); after the last scheduled
 //! attempt the event is given up (`exhausted`) and the cursor moves on. A crash between send
-//! and record re-sends that one event (receivers de-duplicate by `webhook-id`).
+//! and record re-sends the unrecorded batch (receivers de-duplicate by `webhook-id`).
 //!
 //! The job completes only in a transaction that first takes the tenant's fan-out lock in
 //! shared mode and finds nothing after the cursor, so a fan-out that numbered rows after the
@@ -17,7 +18,9 @@ use fieldwork_core::events::types::matches;
 use fieldwork_core::events::{self, Event, sequence};
 use fieldwork_core::ids::Actor;
 use fieldwork_core::webhooks::deliveries::{self, NewDelivery};
-use fieldwork_core::webhooks::delivery::{DeliveryTarget, delivery_target, record_attempt};
+use fieldwork_core::webhooks::delivery::{
+    DeliveryTarget, advance_cursor, delivery_target, record_attempts,
+};
 use fieldwork_core::webhooks::jobs::DeliverWebhooks;
 use metrics::histogram;
 use uuid::Uuid;
@@ -56,13 +59,16 @@ async fn run(job: DeliverWebhooks, ctx: JobContext, client: Arc<WebhookClient>) 
     loop {
         let mut tx = ctx.begin().await?;
         let target = delivery_target(&mut tx, job.subscription_id, false).await?;
-        let (target, page) = match target.filter(DeliveryTarget::receives) {
-            Some(t) => {
-                let page = events::after(&mut tx, t.cursor, PAGE).await?;
-                (t, page)
+        let Some(target) = target.filter(DeliveryTarget::receives) else {
+            tx.commit().await?;
+            if finish(&ctx, job.subscription_id).await? {
+                return Ok(());
             }
-            None => (placeholder(job.subscription_id), Vec::new()),
+            continue;
         };
+        let page = events::after(&mut tx, target.cursor, PAGE).await?;
+        let ids: Vec<Uuid> = page.iter().map(|e| e.id).collect();
+        let attempts = deliveries::attempts_by_event(&mut tx, target.id, &ids).await?;
         tx.commit().await?;
         if page.is_empty() {
             if finish(&ctx, job.subscription_id).await? {
@@ -70,81 +76,120 @@ async fn run(job: DeliverWebhooks, ctx: JobContext, client: Arc<WebhookClient>) 
             }
             continue;
         }
-        for event in page {
+        let mut batch = Batch::new(target.id);
+        for event in &page {
             if !matches(&target.event_types, &event.event_type) {
+                batch.advance_to = event.data.sequence;
                 continue;
             }
-            match deliver(&ctx, &client, &actor, &target, &event).await? {
-                Next::Continue => {}
-                Next::Stop => return Ok(()),
-                Next::RetryIn(delay) => return Err(JobError::snooze(delay)),
+            let before = attempts.get(&event.id).copied().unwrap_or(0);
+            let (record, next) = deliver(&client, &target, event, before + 1).await?;
+            batch.records.push(record);
+            match next {
+                Next::Continue => batch.advance_to = event.data.sequence,
+                Next::RetryIn(delay) => {
+                    batch.advance_to = event.data.sequence - 1;
+                    return match batch.flush(&ctx, &actor, &client).await? {
+                        true => Ok(()),
+                        false => Err(JobError::snooze(delay)),
+                    };
+                }
+            }
+            if batch.records.len() >= FLUSH_EVERY || batch.since.elapsed() > FLUSH_AFTER {
+                if batch.flush(&ctx, &actor, &client).await? {
+                    return Ok(());
+                }
+                batch = Batch::new(target.id);
             }
             if started.elapsed() > RUN_BUDGET || ctx.is_cancelled() {
+                batch.flush(&ctx, &actor, &client).await?;
                 return Err(JobError::snooze(Duration::ZERO));
             }
         }
-        // Events filtered out at the end of the page are done with too.
+        if batch.flush(&ctx, &actor, &client).await? {
+            return Ok(());
+        }
+    }
+}
+
+/// Attempts recorded together (one transaction): after a crash at most these are sent again.
+pub const FLUSH_EVERY: usize = 20;
+/// ... or after this long, so records and the cursor stay current on a slow endpoint.
+const FLUSH_AFTER: Duration = Duration::from_millis(250);
+
+struct Batch {
+    subscription_id: Uuid,
+    records: Vec<NewDelivery>,
+    advance_to: i64,
+    since: Instant,
+}
+
+impl Batch {
+    fn new(subscription_id: Uuid) -> Batch {
+        Batch {
+            subscription_id,
+            records: Vec::new(),
+            advance_to: 0,
+            since: Instant::now(),
+        }
+    }
+
+    /// Records the attempts and moves the cursor. True when the endpoint got disabled (the
+    /// job completed in the same transaction).
+    async fn flush(
+        &self,
+        ctx: &JobContext,
+        actor: &Actor,
+        client: &WebhookClient,
+    ) -> Result<bool, JobError> {
+        if self.records.is_empty() && self.advance_to == 0 {
+            return Ok(false);
+        }
         let mut tx = ctx.begin().await?;
-        if let Some(last) = last_seen(&mut tx, &target).await? {
-            fieldwork_core::webhooks::delivery::advance_cursor(&mut tx, target.id, last).await?;
+        let target = self.subscription_id;
+        let disabled = if self.records.is_empty() {
+            false
+        } else {
+            record_attempts(
+                &mut tx,
+                actor,
+                &self.records,
+                Some(self.advance_to),
+                client.settings().disable_after,
+            )
+            .await?
+        };
+        if self.records.is_empty() {
+            advance_cursor(&mut tx, target, self.advance_to).await?;
+        }
+        if disabled {
+            tracing::warn!(subscription = %target, "webhook endpoint disabled after failing too long");
+            let held = tx.complete(ctx).await?;
+            tx.commit_completed(ctx, held).await?;
+            return Ok(true);
         }
         tx.commit().await?;
+        Ok(false)
     }
-}
-
-/// A target that receives nothing (deleted, inactive or missing): only its id matters.
-fn placeholder(id: Uuid) -> DeliveryTarget {
-    DeliveryTarget {
-        id,
-        url: String::new(),
-        event_types: Vec::new(),
-        active: false,
-        deleted: true,
-        cursor: 0,
-        secret: String::new(),
-        previous_secret: None,
-        previous_secret_expires_at: None,
-    }
-}
-
-/// The sequence of the last event of the page just handled (the cursor may move there).
-async fn last_seen(
-    conn: &mut sqlx::PgConnection,
-    target: &DeliveryTarget,
-) -> Result<Option<i64>, JobError> {
-    let current = delivery_target(conn, target.id, false).await?;
-    let Some(current) = current else {
-        return Ok(None);
-    };
-    let page = events::after(conn, current.cursor, PAGE).await?;
-    // Everything on the page that was not delivered is filtered out: move past the trailing
-    // run of filtered events only.
-    let mut last = None;
-    for e in &page {
-        if matches(&target.event_types, &e.event_type) {
-            break;
-        }
-        last = Some(e.data.sequence);
-    }
-    Ok(last)
 }
 
 enum Next {
     Continue,
-    /// The endpoint was disabled; the job completed.
-    Stop,
     RetryIn(Duration),
 }
 
+/// Sends one event as attempt `number`; returns its record and what comes next.
 async fn deliver(
-    ctx: &JobContext,
     client: &WebhookClient,
-    actor: &Actor,
     target: &DeliveryTarget,
     event: &Event,
-) -> Result<Next, JobError> {
+    number: i32,
+) -> Result<(NewDelivery, Next), JobError> {
     let body = serde_json::to_vec(event)?;
-    let lag = (Utc::now() - event.timestamp).to_std().unwrap_or_default();
+    if number == 1 {
+        let lag = (Utc::now() - event.timestamp).to_std().unwrap_or_default();
+        histogram!("fieldwork_webhook_fanout_lag_seconds").record(lag.as_secs_f64());
+    }
     let attempt = client
         .send(
             &target.url,
@@ -154,40 +199,20 @@ async fn deliver(
         )
         .await;
     let settings = client.settings();
-    let mut tx = ctx.begin().await?;
-    let number = deliveries::attempts_of(&mut tx, target.id, event.id).await? + 1;
-    if number == 1 {
-        histogram!("fieldwork_webhook_fanout_lag_seconds").record(lag.as_secs_f64());
-    }
     let exhausted = !attempt.succeeded() && number >= settings.max_attempts();
-    let status = status_of(&attempt, exhausted);
-    let seq = event.data.sequence;
-    let advance_to = if attempt.succeeded() || exhausted {
-        seq
-    } else {
-        seq - 1
-    };
-    let record = new_delivery(target.id, event, "delivery", number, status, &attempt);
-    let disabled = record_attempt(
-        &mut tx,
-        actor,
-        &record,
-        Some(advance_to),
-        settings.disable_after,
-    )
-    .await?;
-    if disabled {
-        tracing::warn!(subscription = %target.id, "webhook endpoint disabled after failing too long");
-        let held = tx.complete(ctx).await?;
-        tx.commit_completed(ctx, held).await?;
-        return Ok(Next::Stop);
-    }
-    tx.commit().await?;
+    let record = new_delivery(
+        target.id,
+        event,
+        "delivery",
+        number,
+        status_of(&attempt, exhausted),
+        &attempt,
+    );
     if attempt.succeeded() || exhausted {
-        return Ok(Next::Continue);
+        return Ok((record, Next::Continue));
     }
     let delay = settings.delay_before(number + 1).unwrap_or(Duration::ZERO);
-    Ok(Next::RetryIn(delay))
+    Ok((record, Next::RetryIn(delay)))
 }
 
 /// The `status` column of an attempt.

@@ -9,7 +9,7 @@ use chrono::Utc;
 use fieldwork_core::events;
 use fieldwork_core::ids::Actor;
 use fieldwork_core::webhooks::deliveries::NewDelivery;
-use fieldwork_core::webhooks::delivery::{delivery_target, record_attempt};
+use fieldwork_core::webhooks::delivery::{delivery_target, record_attempts};
 use fieldwork_core::webhooks::jobs::{OneOff, SendWebhook};
 use serde_json::json;
 
@@ -64,7 +64,14 @@ async fn run(job: SendWebhook, ctx: JobContext, client: Arc<WebhookClient>) -> J
     };
     let actor = Actor::system(user, Some(format!("job-{}", ctx.id())));
     let mut tx = ctx.begin().await?;
-    record_attempt(&mut tx, &actor, &record, None, client.settings().disable_after).await?;
+    record_attempts(
+        &mut tx,
+        &actor,
+        std::slice::from_ref(&record),
+        None,
+        client.settings().disable_after,
+    )
+    .await?;
     tx.commit().await?;
     if attempt.succeeded() || last {
         Ok(())
