@@ -18,7 +18,9 @@ use fieldwork_core::telemetry::{init_tracing, shutdown_signal};
 /// LOGIN_LIMIT_PER_IP (30 per minute), REGISTER_LIMIT_PER_IP (20 per hour),
 /// PASSWORD_HASH_CONCURRENCY (cores), LOG_FORMAT (text|json), RUST_LOG; for the messages the
 /// API schedules and previews: QUIET_HOURS (default 21:00-08:00, or off), REMINDER_LEAD_HOURS
-/// (default 24), SERVICE_REMINDER_DAYS (default 180), MESSAGE_CATCH_UP (e.g. custom=24h).
+/// (default 24), SERVICE_REMINDER_DAYS (default 180), MESSAGE_CATCH_UP (e.g. custom=24h); for
+/// webhook subscriptions: WEBHOOK_ALLOW_PRIVATE (false: private and loopback targets are
+/// refused), WEBHOOK_ALLOW_HTTP (false: https only), WEBHOOK_ROTATION_WINDOW (24h).
 /// docs/SECURITY.md explains the two logins.
 #[derive(Debug, Parser)]
 #[command(name = "fieldwork-api", version)]

@@ -21,8 +21,10 @@ use crate::settings::{MailSettings, Secret, WorkerSettings, parse_queues};
 /// connection), LOG_FORMAT (text|json), RUST_LOG; shared with the API: APP_SECRET (required to
 /// run: signs unsubscribe links), PUBLIC_BASE_URL (links in emails), QUIET_HOURS (default
 /// 21:00-08:00, customer's local time), REMINDER_LEAD_HOURS, SERVICE_REMINDER_DAYS,
-/// MESSAGE_CATCH_UP (per-type lateness limits, e.g. custom=24h); and the variables listed with
-/// each option below. Behind PgBouncer in transaction mode: JOB_POLL_ONLY=true.
+/// MESSAGE_CATCH_UP (per-type lateness limits, e.g. custom=24h); webhooks: WEBHOOK_ALLOW_PRIVATE
+/// and WEBHOOK_ALLOW_HTTP (false), WEBHOOK_TIMEOUT_SECS (10), WEBHOOK_DISABLE_AFTER (5d),
+/// WEBHOOK_RETRY_SCHEDULE (0,5s,5m,30m,2h,5h,10h,10h), WEBHOOK_ROTATION_WINDOW (24h); and the
+/// variables listed with each option below. Behind PgBouncer in transaction mode: JOB_POLL_ONLY=true.
 #[derive(Debug, Parser)]
 #[command(name = "fieldwork-worker", version)]
 pub struct Cli {
