@@ -31,7 +31,11 @@ pub struct Subscription {
 impl Drop for Subscription {
     fn drop(&mut self) {
         metrics::gauge!("fieldwork_events_stream_clients").decrement(1.0);
-        let mut tenants = self.hub.tenants.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut tenants = self
+            .hub
+            .tenants
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         if let Some(tx) = tenants.get(&self.tenant)
             && tx.receiver_count() <= 1
         {

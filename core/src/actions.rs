@@ -16,13 +16,13 @@ use crate::fields::{JsonInput, from_json_value};
 use crate::ids::Actor;
 use crate::invoices::{self, Invoice, InvoiceRef, MarkInvoicePaid, VoidInvoice};
 use crate::messages::{self, MessageRef, MessageSettings, ScheduleCustomMessage, ScheduledMessage};
-use crate::webhooks::{
-    self, RedeliverRequest, SubscriptionRef, WebhookQueued, WebhookSettings,
-    WebhookSubscriptionWithSecret,
-};
 use crate::tickets::{
     self, CancelTicket, CloseOutTicket, ConfirmAttributes, RejectAttributes, ScheduleTicket,
     StartTicket, Ticket,
+};
+use crate::webhooks::{
+    self, RedeliverRequest, SubscriptionRef, WebhookQueued, WebhookSettings,
+    WebhookSubscriptionWithSecret,
 };
 
 /// Body of `POST /api/actions`.

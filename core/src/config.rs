@@ -185,8 +185,7 @@ impl Config {
         };
         let messages =
             MessageSettings::from_vars(&public_base_url, var).map_err(Error::Internal)?;
-        let webhooks =
-            crate::webhooks::WebhookSettings::from_vars(var).map_err(Error::Internal)?;
+        let webhooks = crate::webhooks::WebhookSettings::from_vars(var).map_err(Error::Internal)?;
         Ok(Config {
             database_url,
             messages,

@@ -23,9 +23,12 @@ fn every_error_code_is_documented_with_its_status() {
 
 #[test]
 fn every_event_type_is_listed_in_the_api_document() {
-    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/API.md"))
-        .unwrap();
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/API.md")).unwrap();
     for t in fieldwork_core::events::EVENT_TYPES {
-        assert!(doc.contains(&format!("`{t}`")), "{t} missing from docs/API.md");
+        assert!(
+            doc.contains(&format!("`{t}`")),
+            "{t} missing from docs/API.md"
+        );
     }
 }

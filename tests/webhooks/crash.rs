@@ -22,7 +22,8 @@ use crate::receiver::{Receiver, verifies};
 const EVENTS: usize = 2000;
 
 fn spawn(db_url: &str) -> tokio::process::Child {
-    let log = std::env::temp_dir().join(format!("fw-wh-crash-{}.log", uuid::Uuid::now_v7().simple()));
+    let log =
+        std::env::temp_dir().join(format!("fw-wh-crash-{}.log", uuid::Uuid::now_v7().simple()));
     let file = std::fs::File::create(&log).unwrap();
     tokio::process::Command::new(workspace_bin("fieldwork-worker"))
         .env("DATABASE_URL", db_url)
@@ -45,13 +46,18 @@ fn spawn(db_url: &str) -> tokio::process::Child {
 }
 
 #[tokio::test]
-async fn a_worker_killed_twice_during_a_fan_out_of_2000_events_loses_none_and_duplicates_only_its_unrecorded_batch() {
+async fn a_worker_killed_twice_during_a_fan_out_of_2000_events_loses_none_and_duplicates_only_its_unrecorded_batch()
+ {
     let app = TestApp::spawn().await;
     let receiver = Receiver::start().await;
     let token = app.signup("crash@example.com").await;
     let user = UserId(app.user_id(&token).await);
     let sub = app
-        .create(&token, "webhook_subscriptions", json!({"url": receiver.url("/crash"), "event_types": ["customer.updated"]}))
+        .create(
+            &token,
+            "webhook_subscriptions",
+            json!({"url": receiver.url("/crash"), "event_types": ["customer.updated"]}),
+        )
         .await;
     let secret = sub["secret"].as_str().unwrap().to_owned();
 
@@ -99,7 +105,11 @@ async fn a_worker_killed_twice_during_a_fan_out_of_2000_events_loses_none_and_du
     writer.await.unwrap();
     let got = receiver
         .wait_until("/crash", patience, "all 2,000 events", |r| {
-            r.iter().map(|x| x.id.as_str()).collect::<std::collections::HashSet<_>>().len() >= EVENTS
+            r.iter()
+                .map(|x| x.id.as_str())
+                .collect::<std::collections::HashSet<_>>()
+                .len()
+                >= EVENTS
         })
         .await;
     let mut per_id: HashMap<&str, usize> = HashMap::new();
@@ -108,15 +118,29 @@ async fn a_worker_killed_twice_during_a_fan_out_of_2000_events_loses_none_and_du
         assert!(verifies(&secret, r));
     }
     let duplicates = got.len() - per_id.len();
-    eprintln!("{} deliveries of {} events, {duplicates} duplicates after {kills} kills", got.len(), per_id.len());
+    eprintln!(
+        "{} deliveries of {} events, {duplicates} duplicates after {kills} kills",
+        got.len(),
+        per_id.len()
+    );
     assert_eq!(per_id.len(), EVENTS);
     // In flight at a kill: one subscription's batch of sent-but-unrecorded attempts.
     let bound = kills * FLUSH_EVERY;
-    assert!(duplicates <= bound, "{duplicates} duplicates after {kills} kills (bound {bound})");
+    assert!(
+        duplicates <= bound,
+        "{duplicates} duplicates after {kills} kills (bound {bound})"
+    );
     // First deliveries came in sequence order.
     let mut seen = std::collections::HashSet::new();
-    let firsts: Vec<i64> = got.iter().filter(|r| seen.insert(r.id.clone())).map(|r| r.sequence()).collect();
-    assert!(firsts.windows(2).all(|p| p[0] < p[1]), "first deliveries out of order");
+    let firsts: Vec<i64> = got
+        .iter()
+        .filter(|r| seen.insert(r.id.clone()))
+        .map(|r| r.sequence())
+        .collect();
+    assert!(
+        firsts.windows(2).all(|p| p[0] < p[1]),
+        "first deliveries out of order"
+    );
     let _ = survivor.start_kill();
     let _ = survivor.wait().await;
     let _ = victim.start_kill();

@@ -14,13 +14,17 @@ use crate::receiver::verifies;
 async fn a_receiver_that_is_down_gets_every_event_in_order_once_it_is_back() {
     let w = World::start().await;
     let a = w.tenant("a@example.com").await;
-    let sub = w.subscribe(&a, &w.receiver.url("/down"), &["customer.created"]).await;
+    let sub = w
+        .subscribe(&a, &w.receiver.url("/down"), &["customer.created"])
+        .await;
     let sid = sub["id"].as_str().unwrap();
     w.receiver.set_status(503);
     let mut names = Vec::new();
     for i in 0..5 {
         names.push(format!("C{i}"));
-        w.app.create_customer(&a, json!({"first_name": format!("C{i}")})).await;
+        w.app
+            .create_customer(&a, json!({"first_name": format!("C{i}")}))
+            .await;
     }
     // The first event is retried on the schedule while the receiver answers 503.
     let records = w
@@ -29,9 +33,16 @@ async fn a_receiver_that_is_down_gets_every_event_in_order_once_it_is_back() {
         })
         .await;
     let failed: Vec<_> = records.iter().filter(|x| x["status"] == "failed").collect();
-    assert!(failed.iter().all(|x| x["response_status"] == 503 && x["event_id"] == failed[0]["event_id"]),
-        "head of line: the first event is retried, later ones wait: {failed:?}");
-    let attempts: Vec<i64> = failed.iter().map(|x| x["attempt"].as_i64().unwrap()).collect();
+    assert!(
+        failed
+            .iter()
+            .all(|x| x["response_status"] == 503 && x["event_id"] == failed[0]["event_id"]),
+        "head of line: the first event is retried, later ones wait: {failed:?}"
+    );
+    let attempts: Vec<i64> = failed
+        .iter()
+        .map(|x| x["attempt"].as_i64().unwrap())
+        .collect();
     assert_eq!(attempts[..3], [1, 2, 3]);
     assert!(failed[0]["latency_ms"].is_i64());
 
@@ -39,7 +50,12 @@ async fn a_receiver_that_is_down_gets_every_event_in_order_once_it_is_back() {
     let got = w
         .receiver
         .wait_until("/down", PATIENCE, "all five delivered", |r| {
-            r.iter().filter(|x| x.event_type() == "customer.created").map(|x| &x.id).collect::<HashSet<_>>().len() == 5
+            r.iter()
+                .filter(|x| x.event_type() == "customer.created")
+                .map(|x| &x.id)
+                .collect::<HashSet<_>>()
+                .len()
+                == 5
         })
         .await;
     let secret = sub["secret"].as_str().unwrap();
@@ -48,7 +64,12 @@ async fn a_receiver_that_is_down_gets_every_event_in_order_once_it_is_back() {
         let mut seen = HashSet::new();
         got.iter()
             .filter(|r| seen.insert(r.id.clone()))
-            .map(|r| r.json["data"]["changes"]["first_name"]["new"].as_str().unwrap().to_owned())
+            .map(|r| {
+                r.json["data"]["changes"]["first_name"]["new"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
             .collect()
     };
     assert_eq!(first_names, names, "delivered in order");
@@ -76,7 +97,9 @@ async fn an_endpoint_that_always_fails_is_disabled_and_re_enabled_it_replays_wha
         .subscribe(&a, &format!("http://{closed}/gone"), &["customer.created"])
         .await;
     let sid = sub["id"].as_str().unwrap();
-    w.app.create_customer(&a, json!({"first_name": "Before"})).await;
+    w.app
+        .create_customer(&a, json!({"first_name": "Before"}))
+        .await;
 
     let start = Instant::now();
     let s = loop {
@@ -88,12 +111,31 @@ async fn an_endpoint_that_always_fails_is_disabled_and_re_enabled_it_replays_wha
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     assert_eq!(s["active"], false);
-    assert!(s["disabled_reason"].as_str().unwrap().contains("WEBHOOK_DISABLE_AFTER"), "{s}");
-    let audit = w.app.get(&format!("/api/data/audit_log?entity_id={sid}"), &a).await;
+    assert!(
+        s["disabled_reason"]
+            .as_str()
+            .unwrap()
+            .contains("WEBHOOK_DISABLE_AFTER"),
+        "{s}"
+    );
+    let audit = w
+        .app
+        .get(&format!("/api/data/audit_log?entity_id={sid}"), &a)
+        .await;
     let audit = audit.data()["items"].as_array().unwrap().clone();
-    assert!(audit.iter().any(|r| r["action"] == "disable" && r["actor_type"] == "system"), "{audit:?}");
+    assert!(
+        audit
+            .iter()
+            .any(|r| r["action"] == "disable" && r["actor_type"] == "system"),
+        "{audit:?}"
+    );
     let records = w.deliveries(&a, sid).await;
-    assert!(records.len() >= 2 && records.iter().all(|r| r["status"] == "failed" && r["error"].is_string()));
+    assert!(
+        records.len() >= 2
+            && records
+                .iter()
+                .all(|r| r["status"] == "failed" && r["error"].is_string())
+    );
 
     // Events while disabled are kept; re-enabling (with a working URL) replays them in order.
     for name in ["During1", "During2"] {
@@ -102,7 +144,11 @@ async fn an_endpoint_that_always_fails_is_disabled_and_re_enabled_it_replays_wha
     tokio::time::sleep(Duration::from_millis(500)).await;
     let r = w
         .app
-        .patch(&format!("/api/data/webhook_subscriptions/{sid}"), &a, json!({"url": w.receiver.url("/back"), "active": true}))
+        .patch(
+            &format!("/api/data/webhook_subscriptions/{sid}"),
+            &a,
+            json!({"url": w.receiver.url("/back"), "active": true}),
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.data()["disabled_at"].is_null() && r.data()["failing_since"].is_null());
@@ -112,7 +158,11 @@ async fn an_endpoint_that_always_fails_is_disabled_and_re_enabled_it_replays_wha
         .await;
     let names: Vec<&str> = got
         .iter()
-        .map(|r| r.json["data"]["changes"]["first_name"]["new"].as_str().unwrap())
+        .map(|r| {
+            r.json["data"]["changes"]["first_name"]["new"]
+                .as_str()
+                .unwrap()
+        })
         .collect();
     assert_eq!(names[..3], ["Before", "During1", "During2"]);
 }

@@ -49,7 +49,9 @@ impl World {
     }
 
     /// `adjust(api settings, worker settings)` before anything starts.
-    pub async fn start_with(adjust: impl FnOnce(&mut WebhookSettings, &mut WebhookSettings)) -> World {
+    pub async fn start_with(
+        adjust: impl FnOnce(&mut WebhookSettings, &mut WebhookSettings),
+    ) -> World {
         let mut api = test_webhook_settings();
         let mut worker = test_webhook_settings();
         adjust(&mut api, &mut worker);
@@ -110,9 +112,8 @@ impl World {
         let mut out = Vec::new();
         let mut cursor: Option<String> = None;
         loop {
-            let mut path = format!(
-                "/api/data/webhook_deliveries?subscription_id={subscription}&limit=100"
-            );
+            let mut path =
+                format!("/api/data/webhook_deliveries?subscription_id={subscription}&limit=100");
             if let Some(c) = &cursor {
                 path.push_str(&format!("&cursor={c}"));
             }
@@ -157,7 +158,11 @@ impl World {
 
     /// `(id, sequence, entity_type, action)` of the tenant's numbered audit rows after
     /// `after`, in sequence order, and how many rows still wait for a number.
-    pub async fn numbered_after(&self, user: uuid::Uuid, after: i64) -> (Vec<(String, i64, String, String)>, i64) {
+    pub async fn numbered_after(
+        &self,
+        user: uuid::Uuid,
+        after: i64,
+    ) -> (Vec<(String, i64, String, String)>, i64) {
         // One statement (one snapshot): numbered rows and the count still waiting.
         let all: Vec<(uuid::Uuid, Option<i64>, String, String)> = sqlx::query_as(
             "SELECT id, sequence, entity_type, action FROM audit_log

@@ -54,7 +54,11 @@ impl Client {
                 if kind.is_empty() && data.is_empty() {
                     continue;
                 }
-                return Some((id, kind, serde_json::from_str(&data).unwrap_or(Value::String(data))));
+                return Some((
+                    id,
+                    kind,
+                    serde_json::from_str(&data).unwrap_or(Value::String(data)),
+                ));
             }
             let left = deadline.saturating_duration_since(Instant::now());
             match tokio::time::timeout(left, self.response.chunk()).await {
@@ -88,19 +92,31 @@ async fn two_clients_of_a_business_see_its_change_and_another_business_never_doe
     let mut b1 = Client::open(&w, &b, None).await;
 
     let started = Instant::now();
-    let c = w.app.create_customer(&a, json!({"first_name": "Ada"})).await;
+    let c = w
+        .app
+        .create_customer(&a, json!({"first_name": "Ada"}))
+        .await;
     let (id1, e1) = a1.next_of("customer.created").await;
     let (id2, e2) = a2.next_of("customer.created").await;
-    eprintln!("both A clients had the change after {:?}", started.elapsed());
+    eprintln!(
+        "both A clients had the change after {:?}",
+        started.elapsed()
+    );
     assert_eq!(id1, id2);
     assert_eq!(e1, e2);
     assert_eq!(e1["data"]["entity_id"], c["id"]);
     assert_eq!(e1["data"]["sequence"].as_i64().unwrap().to_string(), id1);
 
     // B's stream stays silent about A, then shows B's own change (it works; it filters).
-    let mine = w.app.create_customer(&b, json!({"first_name": "Bea"})).await;
+    let mine = w
+        .app
+        .create_customer(&b, json!({"first_name": "Bea"}))
+        .await;
     let (_, eb) = b1.next_of("customer.created").await;
-    assert_eq!(eb["data"]["entity_id"], mine["id"], "B's first event is its own: {eb}");
+    assert_eq!(
+        eb["data"]["entity_id"], mine["id"],
+        "B's first event is its own: {eb}"
+    );
 }
 
 #[tokio::test]
@@ -108,7 +124,9 @@ async fn reconnecting_with_last_event_id_replays_what_was_missed() {
     let w = World::start().await;
     let a = w.tenant("a@example.com").await;
     let mut client = Client::open(&w, &a, None).await;
-    w.app.create_customer(&a, json!({"first_name": "First"})).await;
+    w.app
+        .create_customer(&a, json!({"first_name": "First"}))
+        .await;
     let (last_id, _) = client.next_of("customer.created").await;
     drop(client);
 

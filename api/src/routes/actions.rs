@@ -26,7 +26,14 @@ pub async fn run(
     let outcome = state
         .in_tenant(&user, async |tx| {
             let config = &state.config;
-            actions::execute(tx, &user.actor(), &config.messages, &config.webhooks, action).await
+            actions::execute(
+                tx,
+                &user.actor(),
+                &config.messages,
+                &config.webhooks,
+                action,
+            )
+            .await
         })
         .await?;
     Ok(Data(outcome))

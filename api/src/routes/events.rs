@@ -84,11 +84,9 @@ impl Reader {
     async fn next(&mut self) -> Option<SseEvent> {
         if self.gap {
             self.gap = false;
-            return Some(
-                SseEvent::default()
-                    .event("gap")
-                    .data(format!("more than {REPLAY_MAX} events were missed; replaying the last {REPLAY_MAX}")),
-            );
+            return Some(SseEvent::default().event("gap").data(format!(
+                "more than {REPLAY_MAX} events were missed; replaying the last {REPLAY_MAX}"
+            )));
         }
         loop {
             if let Some(e) = self.buffer.pop_front() {
@@ -116,9 +114,8 @@ impl Reader {
             }
             // Nothing new: wait for the listener (or re-check now and then).
             let wait = self.subscription.wake.changed();
-            match tokio::time::timeout(Duration::from_secs(30), wait).await {
-                Ok(Err(_)) => return None,
-                Ok(Ok(())) | Err(_) => {}
+            if let Ok(Err(_)) = tokio::time::timeout(Duration::from_secs(30), wait).await {
+                return None;
             }
         }
     }

@@ -65,7 +65,6 @@ pub async fn lock_shared(conn: &mut PgConnection) -> Result<()> {
     Ok(())
 }
 
-
 /// What one numbering round did.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Numbered {

@@ -115,7 +115,12 @@ pub async fn redeliver(conn: &mut PgConnection, input: RedeliverRequest) -> Resu
     Ok(WebhookQueued {
         subscription_id: sub.id,
         event_id,
-        trigger: if delivery.event_id.is_some() { "redelivery" } else { "ping" }.to_owned(),
+        trigger: if delivery.event_id.is_some() {
+            "redelivery"
+        } else {
+            "ping"
+        }
+        .to_owned(),
     })
 }
 

@@ -74,7 +74,11 @@ pub async fn insert_many(conn: &mut PgConnection, rows: &[NewDelivery]) -> Resul
     )
     .bind(rows.iter().map(|d| d.subscription_id).collect::<Vec<_>>())
     .bind(rows.iter().map(|d| d.event_id).collect::<Vec<_>>())
-    .bind(rows.iter().map(|d| d.event_type.clone()).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|d| d.event_type.clone())
+            .collect::<Vec<_>>(),
+    )
     .bind(rows.iter().map(|d| d.sequence).collect::<Vec<_>>())
     .bind(rows.iter().map(|d| d.trigger).collect::<Vec<_>>())
     .bind(rows.iter().map(|d| d.attempt).collect::<Vec<_>>())

@@ -10,8 +10,8 @@ use super::jobs::wake_delivery;
 use super::settings::WebhookSettings;
 use super::signing::generate_secret;
 use super::{
-    SubscriptionValues, WebhookSubscription, WebhookSubscriptionCreate,
-    WebhookSubscriptionPatch, WebhookSubscriptionWithSecret, columns, ssrf,
+    SubscriptionValues, WebhookSubscription, WebhookSubscriptionCreate, WebhookSubscriptionPatch,
+    WebhookSubscriptionWithSecret, columns, ssrf,
 };
 use crate::audit::{self, AuditAction, compute_changes, snapshot};
 use crate::error::{Error, Result};
@@ -25,7 +25,8 @@ pub(crate) const ENTITY: &str = "webhook_subscription";
 /// Checks a URL as deliveries will: syntax, scheme, and every address its host resolves to
 /// (422 on `url` when refused).
 pub async fn check_url(url: &str, settings: &WebhookSettings) -> Result<()> {
-    let target = ssrf::parse_target(url, settings.allow_http).map_err(|m| Error::field("url", m))?;
+    let target =
+        ssrf::parse_target(url, settings.allow_http).map_err(|m| Error::field("url", m))?;
     ssrf::resolve_checked(&target.host, target.port, target.ip, settings.allow_private)
         .await
         .map_err(|m| Error::field("url", m))?;

@@ -72,9 +72,9 @@ impl WebhookSettings {
         }
         if let Some(v) = var("WEBHOOK_RETRY_SCHEDULE") {
             let schedule: Option<Vec<Duration>> = v.split(',').map(parse_duration).collect();
-            s.retry_schedule = schedule
-                .filter(|s| !s.is_empty() && s.len() <= 20)
-                .ok_or("WEBHOOK_RETRY_SCHEDULE must be 1 to 20 comma-separated durations (0,5s,5m,...)")?;
+            s.retry_schedule = schedule.filter(|s| !s.is_empty() && s.len() <= 20).ok_or(
+                "WEBHOOK_RETRY_SCHEDULE must be 1 to 20 comma-separated durations (0,5s,5m,...)",
+            )?;
         }
         Ok(s)
     }

@@ -13,10 +13,13 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 
-/// First arrival per event id, with the event's own timestamp.
+/// (first arrival, the event's own timestamp).
+type Arrival = (DateTime<Utc>, DateTime<Utc>);
+
+/// First arrival per event id.
 #[derive(Default)]
 struct Seen {
-    first: Mutex<HashMap<String, (DateTime<Utc>, DateTime<Utc>)>>,
+    first: Mutex<HashMap<String, Arrival>>,
     hang: Option<Duration>,
 }
 

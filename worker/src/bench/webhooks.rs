@@ -39,8 +39,14 @@ pub async fn run(database_url: &str, shape: Shape) -> anyhow::Result<()> {
     let (mut child, api) = start_api(database_url, timeout).await?;
     let settings = WorkerSettings {
         queues: vec![
-            QueueSettings { name: "events".into(), concurrency: 4 },
-            QueueSettings { name: "webhooks".into(), concurrency: 16 },
+            QueueSettings {
+                name: "events".into(),
+                concurrency: 4,
+            },
+            QueueSettings {
+                name: "webhooks".into(),
+                concurrency: 16,
+            },
         ],
         poll_interval: Duration::from_millis(200),
         webhooks: fieldwork_core::webhooks::WebhookSettings {
@@ -74,7 +80,9 @@ pub async fn run(database_url: &str, shape: Shape) -> anyhow::Result<()> {
         sinks.push(sink);
     }
     let (rps5, p50_5, p99_5) = load(&api, &busy, &shape).await?;
-    println!("5 subscribers (2 time out): {rps5:.0} creates/s, p50 {p50_5:.1} ms, p99 {p99_5:.1} ms");
+    println!(
+        "5 subscribers (2 time out): {rps5:.0} creates/s, p50 {p50_5:.1} ms, p99 {p99_5:.1} ms"
+    );
     println!(
         "difference: throughput {:+.1} %, p99 {:+.1} %",
         (rps5 / rps0 - 1.0) * 100.0,
@@ -120,7 +128,9 @@ async fn start_api(
             .context("no folder of this binary")?
             .join("fieldwork-api"),
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
     let mut secret = [0u8; 16];
     getrandom::fill(&mut secret).map_err(|e| anyhow::anyhow!("{e}"))?;
     let secret: String = secret.iter().map(|b| format!("{b:02x}")).collect();
@@ -143,8 +153,17 @@ async fn start_api(
         http: reqwest::Client::new(),
     };
     let started = Instant::now();
-    while api.http.get(format!("{}/healthz", api.base)).send().await.is_err() {
-        anyhow::ensure!(started.elapsed() < Duration::from_secs(30), "the API did not start");
+    while api
+        .http
+        .get(format!("{}/healthz", api.base))
+        .send()
+        .await
+        .is_err()
+    {
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(30),
+            "the API did not start"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     Ok((child, api))
@@ -207,7 +226,10 @@ async fn load(api: &Api, token: &str, shape: &Shape) -> anyhow::Result<(f64, f64
             while Instant::now() < until {
                 let t = Instant::now();
                 create_customer(&api, &token, n).await?;
-                latencies.lock().await.push(t.elapsed().as_secs_f64() * 1000.0);
+                latencies
+                    .lock()
+                    .await
+                    .push(t.elapsed().as_secs_f64() * 1000.0);
                 n += 1;
             }
             anyhow::Ok(())

@@ -50,7 +50,11 @@ impl Attempt {
             "refused"
         } else if self.succeeded() {
             "delivered"
-        } else if self.error.as_deref().is_some_and(|e| e.contains("timed out")) {
+        } else if self
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("timed out"))
+        {
             "timeout"
         } else {
             "failed"

@@ -9,11 +9,11 @@ pub mod extract_ticket_attributes;
 pub mod prune_sessions;
 pub mod send_batch;
 pub mod send_message;
+#[cfg(feature = "test-kinds")]
+pub mod test_kinds;
 pub mod webhook_deliver;
 pub mod webhook_fan_out;
 pub mod webhook_send;
-#[cfg(feature = "test-kinds")]
-pub mod test_kinds;
 
 use crate::clients::Clients;
 use crate::registry::Registry;

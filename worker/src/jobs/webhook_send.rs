@@ -39,7 +39,9 @@ async fn run(job: SendWebhook, ctx: JobContext, client: Arc<WebhookClient>) -> J
         return Ok(());
     };
     let (id, body) = match (&job.send, &event) {
-        (OneOff::Redeliver { .. }, Some(event)) => (event.id.to_string(), serde_json::to_vec(event)?),
+        (OneOff::Redeliver { .. }, Some(event)) => {
+            (event.id.to_string(), serde_json::to_vec(event)?)
+        }
         (OneOff::Redeliver { event_id }, None) => {
             return Err(JobError::discard(format!("event {event_id} not found")));
         }
@@ -59,7 +61,14 @@ async fn run(job: SendWebhook, ctx: JobContext, client: Arc<WebhookClient>) -> J
     let last = ctx.attempt() >= ctx.max_attempts();
     let status = status_of(&attempt, last && !attempt.succeeded());
     let record = match &event {
-        Some(event) => new_delivery(target.id, event, "redelivery", ctx.attempt(), status, &attempt),
+        Some(event) => new_delivery(
+            target.id,
+            event,
+            "redelivery",
+            ctx.attempt(),
+            status,
+            &attempt,
+        ),
         None => ping_delivery(target.id, ctx.attempt(), status, &attempt),
     };
     let actor = Actor::system(user, Some(format!("job-{}", ctx.id())));
