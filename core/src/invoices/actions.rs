@@ -14,8 +14,8 @@ use crate::audit::{self, AuditAction, compute_changes, snapshot};
 use crate::error::{Error, Result};
 use crate::fields::{self, Checker, JsonInput};
 use crate::ids::Actor;
+use crate::lifecycle::transition;
 use crate::messages::flows;
-use crate::state::transition;
 use crate::values;
 
 /// Payload of `invoice.send`.

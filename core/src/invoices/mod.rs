@@ -17,7 +17,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::fields::{JsonInput, Patch};
-use crate::state::{Event, StateMachine};
+use crate::lifecycle::{Event, StateMachine};
 use crate::values::text_enum;
 
 /// An invoice as clients see it, with its items. Money is a decimal string; `total` is the
@@ -209,7 +209,7 @@ impl JsonInput for InvoicePatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::transition;
+    use crate::lifecycle::transition;
 
     #[test]
     fn status_text_matches_serde() {

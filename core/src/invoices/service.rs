@@ -17,8 +17,8 @@ use crate::audit::{self, AuditAction, compute_changes, snapshot};
 use crate::error::{Error, Result, on_foreign_key};
 use crate::fields::{self, Checker, Patch};
 use crate::ids::{Actor, new_id};
+use crate::lifecycle::transition;
 use crate::pagination::{Cursor, ListParams, Page, query_param, uuid_param};
-use crate::state::transition;
 use crate::{customers, tickets, values};
 
 pub(super) const NOT_FOUND: Error = Error::NotFound("invoice not found");

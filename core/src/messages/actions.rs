@@ -15,7 +15,7 @@ use crate::audit::{self, AuditAction, compute_changes, snapshot};
 use crate::error::Result;
 use crate::fields::JsonInput;
 use crate::ids::Actor;
-use crate::state::transition;
+use crate::lifecycle::transition;
 
 /// Payload of `message.schedule_custom`.
 #[derive(Debug, Deserialize, ToSchema)]

@@ -34,7 +34,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::fields::{JsonInput, Patch};
-use crate::state::{Event, StateMachine};
+use crate::lifecycle::{Event, StateMachine};
 use crate::values::text_enum;
 
 /// A scheduled message as clients see it.
@@ -357,7 +357,7 @@ impl JsonInput for MessagePatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::transition;
+    use crate::lifecycle::transition;
 
     #[test]
     fn enum_text_matches_serde() {

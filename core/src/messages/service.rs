@@ -19,8 +19,8 @@ use crate::audit::{self, AuditAction, compute_changes, snapshot};
 use crate::error::{Error, Result};
 use crate::fields::{self, Checker, FieldError, Patch};
 use crate::ids::{Actor, new_id};
+use crate::lifecycle::transition;
 use crate::pagination::{Cursor, ListParams, Page, query_param, uuid_param};
-use crate::state::transition;
 use crate::{customers, invoices, tickets, values};
 
 pub(super) const NOT_FOUND: Error = Error::NotFound("message not found");

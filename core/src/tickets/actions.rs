@@ -17,8 +17,8 @@ use crate::customers;
 use crate::error::Result;
 use crate::fields::{self, Checker, JsonInput};
 use crate::ids::Actor;
+use crate::lifecycle::transition;
 use crate::messages::{MessageSettings, flows};
-use crate::state::transition;
 use crate::values;
 
 /// Payload of `ticket.schedule` (a draft) and `ticket.reschedule` (a scheduled ticket).

@@ -23,8 +23,8 @@ use crate::extraction::{
 };
 use crate::fields::{self, Checker, JsonInput};
 use crate::ids::Actor;
+use crate::lifecycle::transition;
 use crate::messages;
-use crate::state::transition;
 
 /// Payload of `ticket.confirm_attributes`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -205,7 +205,7 @@ fn due_date(attributes: &Map<String, Value>, ticket: &Ticket) -> Result<Option<N
 mod tests {
     use super::*;
     use crate::extraction::ExtractionStatus;
-    use crate::state::next;
+    use crate::lifecycle::next;
 
     #[test]
     fn only_a_proposal_can_be_confirmed_as_it_is_or_rejected() {

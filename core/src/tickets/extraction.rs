@@ -23,8 +23,8 @@ use crate::extraction::{
     Extraction, ExtractionEvent, ExtractionInput, ExtractionStatus, ExtractorInfo,
 };
 use crate::ids::Actor;
+use crate::lifecycle::next;
 use crate::queue::{self, Job, JobOptions, backoff};
-use crate::state::next;
 
 /// Extracts attributes from a ticket's notes. Carries no notes (they are read from the ticket
 /// and never logged), only the hash of the notes it was enqueued for.

@@ -23,7 +23,7 @@ use uuid::Uuid;
 use crate::error::Result;
 use crate::extraction::{Extraction, nullable_attributes_schema_ref};
 use crate::fields::{self, Checker, FieldError, JsonInput, Patch};
-use crate::state::{Event, StateMachine, transition};
+use crate::lifecycle::{Event, StateMachine, transition};
 use crate::values::{self, text_enum};
 
 /// A ticket as clients see it.
@@ -325,7 +325,7 @@ impl TicketPatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::next;
+    use crate::lifecycle::next;
 
     #[test]
     fn status_text_matches_serde() {

@@ -18,10 +18,10 @@ use crate::audit::{self, AuditAction, compute_changes, snapshot};
 use crate::customers;
 use crate::error::{Error, Result, on_foreign_key};
 use crate::ids::{Actor, new_id};
+use crate::lifecycle::transition;
 use crate::messages::time::{at_local, reader_zone};
 use crate::messages::{MessageSettings, flows};
 use crate::pagination::{Cursor, ListParams, Page, query_param, uuid_param};
-use crate::state::transition;
 
 pub(super) const NOT_FOUND: Error = Error::NotFound("ticket not found");
 
