@@ -8,6 +8,7 @@ pub mod config;
 pub mod customers;
 pub mod db;
 pub mod db_metrics;
+pub mod entity;
 pub mod error;
 pub mod extraction;
 pub mod fields;

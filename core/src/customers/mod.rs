@@ -114,6 +114,9 @@ macro_rules! columns {
 }
 pub(crate) use columns;
 
+crate::entity::entity!(Customer, table: "customers", audit: "customer", not_found: "customer not found",
+    columns: columns!());
+
 const NAME_MAX: usize = 100;
 const ADDRESS_MAX: usize = 500;
 const NOTES_MAX: usize = 5000;

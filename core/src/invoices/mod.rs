@@ -54,7 +54,11 @@ macro_rules! columns {
         "id, user_id, customer_id, ticket_id, number, status, currency, total, notes, due_at, sent_at, paid_at, voided_at, void_reason, created_at, updated_at"
     };
 }
-pub(crate) use columns;
+
+crate::entity::entity!(Invoice, table: "invoices", audit: "invoice", not_found: "invoice not found",
+    columns: columns!());
+crate::entity::customer_record!(Invoice, table: "invoices", status: InvoiceStatus,
+    expected: "must be an invoice status such as sent", columns: columns!());
 
 /// Where an invoice stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -82,6 +82,11 @@ macro_rules! columns {
 }
 pub(crate) use columns;
 
+crate::entity::entity!(ScheduledMessage, table: "scheduled_messages", audit: "scheduled_message", not_found: "message not found",
+    columns: columns!());
+crate::entity::customer_record!(ScheduledMessage, table: "scheduled_messages", status: MessageStatus,
+    expected: "must be a message status such as pending", columns: columns!());
+
 /// The kinds of message (a CHECK constraint guards the column too). Each has its templates in
 /// `templates/email/<type>/`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]

@@ -62,6 +62,11 @@ macro_rules! columns {
 }
 pub(crate) use columns;
 
+crate::entity::entity!(Ticket, table: "tickets", audit: "ticket", not_found: "ticket not found",
+    columns: columns!());
+crate::entity::customer_record!(Ticket, table: "tickets", status: TicketStatus,
+    expected: "must be a ticket status such as scheduled", columns: columns!());
+
 /// Where a ticket stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
