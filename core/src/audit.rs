@@ -77,7 +77,7 @@ pub async fn log_change(
 ) -> Result<()> {
     sqlx::query(SHARED_LOCK_SQL).execute(&mut *conn).await?;
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{WAKE_CTE}
+        "WITH {WAKE_CTE}
          INSERT INTO audit_log (id, user_id, entity_type, entity_id, action, changes, actor_id, request_id, actor_type)
          VALUES ($1, app_current_user_id(), $2, $3, $4, $5, $6, $7, $8)"
     )))
@@ -113,7 +113,7 @@ pub async fn log_changes(conn: &mut PgConnection, records: &[AuditRecord]) -> Re
     let ids: Vec<Uuid> = records.iter().map(|_| new_id()).collect();
     sqlx::query(SHARED_LOCK_SQL).execute(&mut *conn).await?;
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{WAKE_CTE}
+        "WITH {WAKE_CTE}
          INSERT INTO audit_log (id, user_id, entity_type, entity_id, action, changes, actor_id, request_id, actor_type)
          SELECT r.id, app_current_user_id(), r.entity_type, r.entity_id, r.action, r.changes,
                 r.actor_id, r.request_id, r.actor_type

@@ -33,9 +33,10 @@ pub const FAN_OUT_QUEUE: &str = "events";
 pub(crate) const SHARED_LOCK_SQL: &str =
     "SELECT pg_advisory_xact_lock_shared(18007, hashtext(app_current_user_id()::text))";
 
-/// The CTE a writer's audit insert starts with (after [`SHARED_LOCK_SQL`]): a fan-out job
+/// The CTE a writer's audit insert starts with (`WITH {WAKE_CTE} INSERT ...`, after
+/// [`SHARED_LOCK_SQL`]): a fan-out job
 /// unless one is waiting already. `jobs_notify_insert` wakes a worker when it is new.
-pub(crate) const WAKE_CTE: &str = "WITH wake AS (
+pub(crate) const WAKE_CTE: &str = "wake AS (
     INSERT INTO jobs (state, queue, kind, args, user_id, priority, max_attempts, scheduled_at)
     SELECT 'available'::job_state, 'events', 'webhook.fan_out', '{}'::jsonb, app_current_user_id(),
            0, 25, now()
