@@ -8,5 +8,6 @@ mod delivery;
 mod failures;
 mod harness;
 mod receiver;
+mod rls;
 mod ssrf;
 mod stream;
