@@ -182,7 +182,7 @@ async fn signup(api: &Api, name: &str) -> anyhow::Result<String> {
     let r: serde_json::Value = api
         .http
         .post(format!("{}/api/auth/login", api.base))
-        .json(&body)
+        .json(&json!({"email": email, "password": "correct horse battery"}))
         .send()
         .await?
         .error_for_status()?
