@@ -80,9 +80,10 @@ pub fn test_message_settings() -> MessageSettings {
 
 pub fn test_config(db_url: &str) -> Config {
     Config {
-        database_url: db_url.to_owned(),
-        migrate_database_url: db_url.to_owned(),
+        database_url: db_url.into(),
+        migrate_database_url: db_url.into(),
         listen_addr: "127.0.0.1:0".parse().unwrap(),
+        metrics_addr: None,
         public_base_url: "http://localhost".to_owned(),
         session_ttl: std::time::Duration::from_secs(3600),
         db_max_connections: 8,
