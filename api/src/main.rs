@@ -36,7 +36,7 @@ async fn main() -> anyhow::Result<()> {
         // Needs no configuration or database.
         println!(
             "{}",
-            serde_json::to_string_pretty(fieldwork_api::openapi::document())?
+            serde_json::to_string_pretty(fieldwork_api::routes::document())?
         );
         return Ok(());
     }
@@ -56,6 +56,23 @@ async fn main() -> anyhow::Result<()> {
             pool_config.max_connections = config.db_max_connections;
             let pool = db::pool(&pool_config, DbRole::App)?;
             warn_about_runtime_login(&pool).await;
+            // The internal listener first: the public one's log line means "ready".
+            let metrics = match config.metrics_addr {
+                Some(addr) => {
+                    let listener = tokio::net::TcpListener::bind(addr)
+                        .await
+                        .with_context(|| format!("cannot listen on METRICS_ADDR {addr}"))?;
+                    let addr = listener.local_addr().unwrap_or(addr);
+                    tracing::info!(%addr, "fieldwork-api metrics listening");
+                    let served = fieldwork_api::metrics::serve(
+                        listener,
+                        pool.clone(),
+                        std::future::pending(),
+                    );
+                    Some(tokio::spawn(served))
+                }
+                None => None,
+            };
             let listener = tokio::net::TcpListener::bind(config.listen_addr)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
@@ -68,6 +85,9 @@ async fn main() -> anyhow::Result<()> {
                 shutdown_signal(),
             )
             .await?;
+            if let Some(metrics) = metrics {
+                metrics.abort();
+            }
             pool.close().await;
             tracing::info!("fieldwork-api stopped");
         }

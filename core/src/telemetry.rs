@@ -2,11 +2,13 @@
 
 use tracing_subscriber::EnvFilter;
 
+/// The default of `RUST_LOG`.
+pub const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn";
+
 /// Structured logs to stderr, filtered by `filter` (`RUST_LOG`, validated by the command
 /// line); `json` selects JSON lines.
 pub fn init_tracing(json: bool, filter: &str) {
-    let filter = EnvFilter::try_new(filter)
-        .unwrap_or_else(|_| EnvFilter::new(crate::config::args::DEFAULT_LOG_FILTER));
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

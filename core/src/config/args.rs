@@ -8,8 +8,7 @@ use super::Secret;
 use crate::messages::MessageSettings;
 use crate::messages::settings::{AppSecret, CatchUpLimits, QuietHours, parse_quiet_hours};
 
-/// The default of `RUST_LOG`.
-pub const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn";
+pub use crate::telemetry::DEFAULT_LOG_FILTER;
 
 /// Everything both binaries share.
 #[derive(Debug, Clone, Args)]
