@@ -189,3 +189,34 @@ fn an_empty_variable_counts_as_unset_as_in_env_example() {
         "{stderr}"
     );
 }
+
+#[test]
+fn the_debug_form_of_the_worker_settings_shows_no_secret() {
+    use clap::Parser;
+    use fieldwork_worker::cli::Cli;
+
+    let cli = Cli::try_parse_from([
+        "fieldwork-worker",
+        "--database-url",
+        "postgres://u:hunter2-db@h/d",
+        "--app-secret",
+        "hunter2-app-secret-0123456789abcdef",
+        "--smtp-url",
+        "smtp://u:hunter2-smtp@h:25",
+        "--openai-api-key",
+        "sk-hunter2",
+        "--ops-token",
+        "hunter2-ops-token-0123",
+    ])
+    .unwrap();
+    let mut settings = cli.run.settings().unwrap();
+    settings.messages = cli.shared.messages.settings("http://x").unwrap();
+    for text in [format!("{cli:?}"), format!("{settings:?}")] {
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+    assert_eq!(
+        cli.shared.database.database_url().unwrap().expose(),
+        "postgres://u:hunter2-db@h/d"
+    );
+    assert!(!settings.messages.app_secret.is_ephemeral());
+}
