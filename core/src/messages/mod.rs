@@ -34,7 +34,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::fields::{JsonInput, Patch};
-use crate::state::{Event, StateMachine};
+use crate::lifecycle::{Event, StateMachine};
 use crate::values::text_enum;
 
 /// A scheduled message as clients see it.
@@ -81,6 +81,11 @@ macro_rules! columns {
     };
 }
 pub(crate) use columns;
+
+crate::entity::entity!(ScheduledMessage, table: "scheduled_messages", audit: "scheduled_message", not_found: "message not found",
+    columns: columns!());
+crate::entity::customer_record!(ScheduledMessage, table: "scheduled_messages", status: MessageStatus,
+    expected: "must be a message status such as pending", columns: columns!());
 
 /// The kinds of message (a CHECK constraint guards the column too). Each has its templates in
 /// `templates/email/<type>/`.
@@ -357,7 +362,7 @@ impl JsonInput for MessagePatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::transition;
+    use crate::lifecycle::transition;
 
     #[test]
     fn enum_text_matches_serde() {

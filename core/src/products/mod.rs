@@ -39,6 +39,9 @@ macro_rules! columns {
 }
 pub(crate) use columns;
 
+crate::entity::entity!(Product, table: "products", audit: "product", not_found: "product not found",
+    columns: columns!());
+
 const NAME_MAX: usize = 200;
 const DESCRIPTION_MAX: usize = 5000;
 const SKU_MAX: usize = 64;
