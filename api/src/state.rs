@@ -1,4 +1,5 @@
-//! Shared application state handed to every handler.
+//! Shared application state handed to every handler (`auth` adds the tenant transaction of a
+//! signed-in user).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,11 +8,8 @@ use fieldwork_core::config::Config;
 use sqlx::PgPool;
 
 use fieldwork_core::auth::PasswordHashing;
-use fieldwork_core::db::{TenantTx, begin_tenant};
 
-use crate::error::ApiResult;
 use crate::events::EventHub;
-use crate::extract::AuthUser;
 use crate::rate_limit::{IpLimiter, LoginThrottle};
 
 /// What handlers share: the pool (its transactions run as `fieldwork_app`), configuration,
@@ -29,19 +27,6 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// Runs `f` in a transaction scoped to `user`'s tenant and commits it when `f` succeeds;
-    /// an error drops (rolls back) the transaction, so nothing of a failed request is written.
-    pub async fn in_tenant<T>(
-        &self,
-        user: &AuthUser,
-        f: impl AsyncFnOnce(&mut TenantTx) -> fieldwork_core::Result<T>,
-    ) -> ApiResult<T> {
-        let mut tx = begin_tenant(&self.pool, user.user_id).await?;
-        let out = f(&mut tx).await?;
-        tx.commit().await?;
-        Ok(out)
-    }
-
     pub fn new(pool: PgPool, config: Config) -> Self {
         let auth = &config.auth;
         Self {

@@ -19,8 +19,8 @@ use sqlx::PgPool;
 
 use crate::error::ApiResult;
 use crate::events::Subscription;
-use crate::extract::AuthUser;
-use crate::openapi::ReadErrors;
+use crate::auth::AuthUser;
+use crate::schemas::ReadErrors;
 use crate::state::AppState;
 
 /// Most events replayed after a reconnect.

@@ -14,8 +14,9 @@ use serde_json::{Value, json};
 
 use crate::envelope::{Created, Data};
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, ApiQuery, AuthUser, IdPath};
-use crate::openapi::{Deleted, ListQuery, ReadErrors, Success, WriteErrors};
+use crate::auth::AuthUser;
+use crate::extract::{ApiJson, ApiQuery, IdPath};
+use crate::schemas::{Deleted, ListQuery, ReadErrors, Success, WriteErrors};
 use crate::state::AppState;
 
 /// List live webhook subscriptions in creation order (secrets are never listed).

@@ -1,7 +1,6 @@
-//! Webhook settings from the environment, shared by the API (what a subscription may target)
-//! and the worker (how deliveries are made): `WEBHOOK_ALLOW_PRIVATE`, `WEBHOOK_ALLOW_HTTP`,
-//! `WEBHOOK_TIMEOUT_SECS`, `WEBHOOK_DISABLE_AFTER`, `WEBHOOK_RETRY_SCHEDULE`,
-//! `WEBHOOK_ROTATION_WINDOW`.
+//! Webhook settings, shared by the API (what a subscription may target) and the worker (how
+//! deliveries are made); read from `WEBHOOK_*` by `config::webhooks`. Durations read as
+//! `90`, `90s`, `500ms`, `5m`, `2h`, `5d`.
 
 use std::time::Duration;
 
@@ -44,41 +43,6 @@ impl Default for WebhookSettings {
 }
 
 impl WebhookSettings {
-    /// Reads the variables through `var` (unset or blank: the default).
-    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<WebhookSettings, String> {
-        let mut s = WebhookSettings::default();
-        if let Some(v) = var("WEBHOOK_ALLOW_PRIVATE") {
-            s.allow_private = parse_bool("WEBHOOK_ALLOW_PRIVATE", &v)?;
-        }
-        if let Some(v) = var("WEBHOOK_ALLOW_HTTP") {
-            s.allow_http = parse_bool("WEBHOOK_ALLOW_HTTP", &v)?;
-        }
-        if let Some(v) = var("WEBHOOK_TIMEOUT_SECS") {
-            let secs: u64 = v
-                .trim()
-                .parse()
-                .ok()
-                .filter(|n| (1..=300).contains(n))
-                .ok_or("WEBHOOK_TIMEOUT_SECS must be 1 to 300 seconds")?;
-            s.timeout = Duration::from_secs(secs);
-        }
-        if let Some(v) = var("WEBHOOK_DISABLE_AFTER") {
-            s.disable_after = parse_duration(&v)
-                .ok_or("WEBHOOK_DISABLE_AFTER must be a duration such as 5d, 12h, 30m or 45s")?;
-        }
-        if let Some(v) = var("WEBHOOK_ROTATION_WINDOW") {
-            s.rotation_window = parse_duration(&v)
-                .ok_or("WEBHOOK_ROTATION_WINDOW must be a duration such as 24h")?;
-        }
-        if let Some(v) = var("WEBHOOK_RETRY_SCHEDULE") {
-            let schedule: Option<Vec<Duration>> = v.split(',').map(parse_duration).collect();
-            s.retry_schedule = schedule.filter(|s| !s.is_empty() && s.len() <= 20).ok_or(
-                "WEBHOOK_RETRY_SCHEDULE must be 1 to 20 comma-separated durations (0,5s,5m,...)",
-            )?;
-        }
-        Ok(s)
-    }
-
     /// The delay before attempt `attempt` (1-based) of an event, or `None` when no attempt
     /// that high is scheduled.
     pub fn delay_before(&self, attempt: i32) -> Option<Duration> {
@@ -90,14 +54,6 @@ impl WebhookSettings {
     /// Attempts per event.
     pub fn max_attempts(&self) -> i32 {
         i32::try_from(self.retry_schedule.len()).unwrap_or(i32::MAX)
-    }
-}
-
-fn parse_bool(name: &str, v: &str) -> Result<bool, String> {
-    match v.trim().to_ascii_lowercase().as_str() {
-        "1" | "true" | "yes" | "on" => Ok(true),
-        "0" | "false" | "no" | "off" => Ok(false),
-        _ => Err(format!("{name} must be true or false, not {v:?}")),
     }
 }
 
@@ -136,11 +92,5 @@ mod tests {
         assert_eq!(d.max_attempts(), 8);
         assert_eq!(d.delay_before(2), Some(Duration::from_secs(5)));
         assert_eq!(d.delay_before(9), None);
-        let s = WebhookSettings::from_vars(|n| {
-            (n == "WEBHOOK_RETRY_SCHEDULE").then(|| "0,1s,500ms".to_owned())
-        })
-        .unwrap();
-        assert_eq!(s.max_attempts(), 3);
-        assert!(WebhookSettings::from_vars(|_| Some("nope".into())).is_err());
     }
 }

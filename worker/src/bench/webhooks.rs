@@ -94,7 +94,10 @@ pub async fn run(database_url: &str, shape: Shape) -> anyhow::Result<()> {
     let paced = signup(&api, "paced").await?;
     let sink = WebhookSink::start(None).await?;
     subscribe(&api, &paced, &sink.url()).await?;
-    let sent = paced_writes(&api, &paced, &shape).await?;
+    let (sent, refused) = paced_writes(&api, &paced, &shape).await?;
+    if refused > 0 {
+        println!("  ({refused} paced writes failed: the API could not keep the rate)");
+    }
     let deadline = Instant::now() + Duration::from_secs(60);
     while sink.count() < sent && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -245,8 +248,8 @@ async fn load(api: &Api, token: &str, shape: &Shape) -> anyhow::Result<(f64, f64
 }
 
 /// Open loop: one create every 1/rate s for `seconds` (each in its own task). Returns how
-/// many were made.
-async fn paced_writes(api: &Api, token: &str, shape: &Shape) -> anyhow::Result<usize> {
+/// many were made and how many the API refused (e.g. 503 when its pool is exhausted).
+async fn paced_writes(api: &Api, token: &str, shape: &Shape) -> anyhow::Result<(usize, usize)> {
     let total = usize::try_from(shape.rate * shape.seconds)?;
     let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / shape.rate.max(1) as f64));
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -258,8 +261,11 @@ async fn paced_writes(api: &Api, token: &str, shape: &Shape) -> anyhow::Result<u
             create_customer(&api, &token, n).await
         }));
     }
+    let mut refused = 0;
     for t in tasks {
-        t.await??;
+        if t.await?.is_err() {
+            refused += 1;
+        }
     }
-    Ok(total)
+    Ok((total - refused, refused))
 }
