@@ -17,9 +17,9 @@ use fieldwork_core::ids::UserId;
 use futures_util::Stream;
 use sqlx::PgPool;
 
+use crate::auth::AuthUser;
 use crate::error::ApiResult;
 use crate::events::Subscription;
-use crate::auth::AuthUser;
 use crate::schemas::ReadErrors;
 use crate::state::AppState;
 

@@ -12,9 +12,9 @@ use fieldwork_core::webhooks::{
 };
 use serde_json::{Value, json};
 
+use crate::auth::AuthUser;
 use crate::envelope::{Created, Data};
 use crate::error::ApiResult;
-use crate::auth::AuthUser;
 use crate::extract::{ApiJson, ApiQuery, IdPath};
 use crate::schemas::{Deleted, ListQuery, ReadErrors, Success, WriteErrors};
 use crate::state::AppState;
