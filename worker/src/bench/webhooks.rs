@@ -5,7 +5,9 @@
 //!    business with no subscriber, then one with 5 (3 answering at once, 2 never within the
 //!    delivery timeout): requests/s and p50/p99 each, and the difference;
 //! 2. writes paced at `rate`/s for `seconds` by a business with one subscriber: the fan-out
-//!    lag (the change's transaction start → the receiver's first arrival) p50/p99/max.
+//!    lag (the change's transaction start → the receiver's first arrival) p50/p99/max;
+//! 3. the same lag with the writes made through the audit path directly (no API), so the rate
+//!    is not bounded by what the API process can serve.
 
 use std::process::Stdio;
 use std::sync::Arc;
@@ -112,6 +114,8 @@ pub async fn run(database_url: &str, shape: Shape) -> anyhow::Result<()> {
         quantile(&mut lags, 0.99) * 1000.0,
         quantile(&mut lags, 1.0) * 1000.0,
     );
+
+    direct_lag(&api, database_url, &shape).await?;
 
     let _ = stop.send(());
     let _ = worker.await;
@@ -268,4 +272,71 @@ async fn paced_writes(api: &Api, token: &str, shape: &Shape) -> anyhow::Result<(
         }
     }
     Ok((total - refused, refused))
+}
+
+/// The fan-out lag at `rate` writes/s without the API in the way: each write is one tenant
+/// transaction through the real audit path (`audit::log_changes`, which wakes the fan-out).
+async fn direct_lag(api: &Api, database_url: &str, shape: &Shape) -> anyhow::Result<()> {
+    use fieldwork_core::audit::{AuditAction, AuditRecord, log_changes};
+    use fieldwork_core::db::{self, DbRole, PoolConfig, begin_tenant};
+    use fieldwork_core::ids::{Actor, UserId};
+
+    let token = signup(api, "direct").await?;
+    let sink = WebhookSink::start(None).await?;
+    subscribe(api, &token, &sink.url()).await?;
+    let me: serde_json::Value = api
+        .http
+        .get(format!("{}/api/auth/me", api.base))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    let user = UserId(me["data"]["id"].as_str().context("no user id")?.parse()?);
+    let mut cfg = PoolConfig::new(database_url, "fieldwork-bench-writer");
+    cfg.max_connections = 16;
+    let pool = db::pool(&cfg, DbRole::App)?;
+    let total = usize::try_from(shape.rate * shape.seconds)?;
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / shape.rate.max(1) as f64));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut tasks = Vec::with_capacity(total);
+    for n in 0..total {
+        ticker.tick().await;
+        let pool = pool.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut changes = serde_json::Map::new();
+            changes.insert("n".into(), json!({"old": null, "new": n}));
+            let record = AuditRecord {
+                actor: Actor::new(user, None),
+                entity_type: "customer",
+                entity_id: uuid::Uuid::now_v7(),
+                action: AuditAction::Update,
+                changes,
+            };
+            let mut tx = begin_tenant(&pool, user).await?;
+            log_changes(&mut tx, &[record]).await?;
+            tx.commit().await?;
+            anyhow::Ok(())
+        }));
+    }
+    for t in tasks {
+        t.await??;
+    }
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while sink.count() < total && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut lags = sink.lags();
+    println!(
+        "fan-out lag at {}/s written through the audit path directly (no API) for {} s: {} of {total} events arrived; p50 {:.0} ms, p99 {:.0} ms, max {:.0} ms",
+        shape.rate,
+        shape.seconds,
+        lags.len(),
+        quantile(&mut lags, 0.5) * 1000.0,
+        quantile(&mut lags, 0.99) * 1000.0,
+        quantile(&mut lags, 1.0) * 1000.0,
+    );
+    pool.close().await;
+    Ok(())
 }
