@@ -6,6 +6,7 @@ pub mod auth;
 pub mod client_ip;
 pub mod envelope;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod metrics;
 pub mod rate_limit;

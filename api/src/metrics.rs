@@ -35,6 +35,10 @@ pub fn install() {
             Unit::Seconds,
             "HTTP request latency (until the response head), by method, route template and status class"
         );
+        metrics::describe_gauge!(
+            "fieldwork_events_stream_clients",
+            "Open live event streams (GET /api/events) in this process"
+        );
     });
 }
 

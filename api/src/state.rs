@@ -9,10 +9,11 @@ use sqlx::PgPool;
 
 use fieldwork_core::auth::PasswordHashing;
 
+use crate::events::EventHub;
 use crate::rate_limit::{IpLimiter, LoginThrottle};
 
 /// What handlers share: the pool (its transactions run as `fieldwork_app`), configuration,
-/// and the abuse limits of login and registration.
+/// the abuse limits of login and registration, and the event streams' shared listener.
 #[derive(Clone)]
 pub struct AppState {
     pub pool: PgPool,
@@ -21,6 +22,8 @@ pub struct AppState {
     pub login_per_ip: Arc<IpLimiter>,
     pub register_per_ip: Arc<IpLimiter>,
     pub hashing: PasswordHashing,
+    /// The live event streams' shared listener.
+    pub events: Arc<EventHub>,
 }
 
 impl AppState {
@@ -37,6 +40,7 @@ impl AppState {
                 Duration::from_secs(3600),
             )),
             hashing: PasswordHashing::new(auth.password_hash_concurrency),
+            events: EventHub::new(pool.clone()),
             pool,
             config: Arc::new(config),
         }

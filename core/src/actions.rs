@@ -20,12 +20,16 @@ use crate::tickets::{
     self, CancelTicket, CloseOutTicket, ConfirmAttributes, RejectAttributes, ScheduleTicket,
     StartTicket, Ticket,
 };
+use crate::webhooks::{
+    self, RedeliverRequest, SubscriptionRef, WebhookQueued, WebhookSettings,
+    WebhookSubscriptionWithSecret,
+};
 
 /// Body of `POST /api/actions`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionRequest {
-    /// `customer`, `ticket`, `invoice` or `message`.
+    /// `customer`, `ticket`, `invoice`, `message` or `webhook`.
     pub domain: String,
     /// The action within the domain, e.g. `archive`.
     pub action: String,
@@ -54,6 +58,9 @@ pub enum Action {
     MessageScheduleCustom(ScheduleCustomMessage),
     MessageCancel(MessageRef),
     MessageSendNow(MessageRef),
+    WebhookRotateSecret(SubscriptionRef),
+    WebhookRedeliver(RedeliverRequest),
+    WebhookPing(SubscriptionRef),
 }
 
 /// What an action answers with: the entity it changed or created.
@@ -64,6 +71,8 @@ pub enum ActionOutcome {
     Ticket(Ticket),
     Invoice(Invoice),
     Message(ScheduledMessage),
+    WebhookSecret(WebhookSubscriptionWithSecret),
+    WebhookQueued(WebhookQueued),
 }
 
 /// One registered action: its name, documentation, and how its payload is parsed.
@@ -234,6 +243,31 @@ pub const ACTIONS: &[ActionSpec] = &[
         payload: schema_of::<MessageRef>,
         parse: |v| Ok(Action::MessageSendNow(payload(v)?)),
     },
+    ActionSpec {
+        domain: "webhook",
+        action: "rotate_secret",
+        summary: "Give a subscription a new secret (returned this once); deliveries carry a \
+                  signature with the previous one too for WEBHOOK_ROTATION_WINDOW (24 h).",
+        returns: "WebhookSubscriptionWithSecret",
+        payload: schema_of::<SubscriptionRef>,
+        parse: |v| Ok(Action::WebhookRotateSecret(payload(v)?)),
+    },
+    ActionSpec {
+        domain: "webhook",
+        action: "redeliver",
+        summary: "Send the event of a recorded delivery attempt once more (same webhook-id).",
+        returns: "WebhookQueued",
+        payload: schema_of::<RedeliverRequest>,
+        parse: |v| Ok(Action::WebhookRedeliver(payload(v)?)),
+    },
+    ActionSpec {
+        domain: "webhook",
+        action: "ping",
+        summary: "Send a webhook.ping test event to a subscription.",
+        returns: "WebhookQueued",
+        payload: schema_of::<SubscriptionRef>,
+        parse: |v| Ok(Action::WebhookPing(payload(v)?)),
+    },
 ];
 
 /// Looks the action up in [`ACTIONS`] and checks its payload. Nothing touches the database.
@@ -258,11 +292,12 @@ fn printable_name(domain: &str, action: &str) -> String {
 }
 
 /// Runs a parsed action in the caller's tenant transaction. `settings` drive the messages the
-/// action schedules.
+/// action schedules, `webhook_settings` the secret rotation window.
 pub async fn execute(
     conn: &mut PgConnection,
     actor: &Actor,
     settings: &MessageSettings,
+    webhook_settings: &WebhookSettings,
     action: Action,
 ) -> Result<ActionOutcome> {
     use ActionOutcome as O;
@@ -290,6 +325,11 @@ pub async fn execute(
         }
         Action::MessageCancel(p) => O::Message(messages::cancel(conn, actor, p).await?),
         Action::MessageSendNow(p) => O::Message(messages::send_now(conn, actor, p).await?),
+        Action::WebhookRotateSecret(p) => {
+            O::WebhookSecret(webhooks::rotate_secret(conn, actor, webhook_settings, p).await?)
+        }
+        Action::WebhookRedeliver(p) => O::WebhookQueued(webhooks::redeliver(conn, p).await?),
+        Action::WebhookPing(p) => O::WebhookQueued(webhooks::ping(conn, p).await?),
     })
 }
 

@@ -11,6 +11,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
+use crate::events::sequence::{SHARED_LOCK_SQL, WAKE_CTE};
 use crate::ids::{Actor, new_id};
 use crate::pagination::{Cursor, ListParams, Page};
 
@@ -63,7 +64,9 @@ pub fn compute_changes(old: &Value, new: &Value) -> Map<String, Value> {
 }
 
 /// Appends one audit row in the caller's transaction. The tenant comes from the transaction's
-/// row-level-security context (`app_current_user_id()`), never from the caller.
+/// row-level-security context (`app_current_user_id()`), never from the caller. The same
+/// call wakes the tenant's fan-out (`events::sequence`): a shared advisory lock and, when
+/// none is waiting, one `webhook.fan_out` job — all a write ever pays for events.
 pub async fn log_change(
     conn: &mut PgConnection,
     actor: &Actor,
@@ -72,10 +75,12 @@ pub async fn log_change(
     action: AuditAction,
     changes: Map<String, Value>,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO audit_log (id, user_id, entity_type, entity_id, action, changes, actor_id, request_id, actor_type)
-         VALUES ($1, app_current_user_id(), $2, $3, $4, $5, $6, $7, $8)",
-    )
+    sqlx::query(SHARED_LOCK_SQL).execute(&mut *conn).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "WITH {WAKE_CTE}
+         INSERT INTO audit_log (id, user_id, entity_type, entity_id, action, changes, actor_id, request_id, actor_type)
+         VALUES ($1, app_current_user_id(), $2, $3, $4, $5, $6, $7, $8)"
+    )))
     .bind(new_id())
     .bind(entity_type)
     .bind(entity_id)
@@ -106,14 +111,16 @@ pub async fn log_changes(conn: &mut PgConnection, records: &[AuditRecord]) -> Re
         return Ok(());
     }
     let ids: Vec<Uuid> = records.iter().map(|_| new_id()).collect();
-    sqlx::query(
-        "INSERT INTO audit_log (id, user_id, entity_type, entity_id, action, changes, actor_id, request_id, actor_type)
+    sqlx::query(SHARED_LOCK_SQL).execute(&mut *conn).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "WITH {WAKE_CTE}
+         INSERT INTO audit_log (id, user_id, entity_type, entity_id, action, changes, actor_id, request_id, actor_type)
          SELECT r.id, app_current_user_id(), r.entity_type, r.entity_id, r.action, r.changes,
                 r.actor_id, r.request_id, r.actor_type
            FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::text[], $5::jsonb[], $6::uuid[],
                        $7::text[], $8::text[])
-                AS r(id, entity_type, entity_id, action, changes, actor_id, request_id, actor_type)",
-    )
+                AS r(id, entity_type, entity_id, action, changes, actor_id, request_id, actor_type)"
+    )))
     .bind(ids)
     .bind(records.iter().map(|r| r.entity_type).collect::<Vec<_>>())
     .bind(records.iter().map(|r| r.entity_id).collect::<Vec<_>>())
@@ -159,6 +166,9 @@ pub struct AuditEntry {
     pub actor_type: String,
     pub request_id: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// The event's place in the tenant's order (`data.sequence` of webhooks and the stream);
+    /// null for the moment between the change's commit and the fan-out numbering it.
+    pub sequence: Option<i64>,
 }
 
 /// Filters of `GET /api/data/audit_log`.
@@ -200,7 +210,7 @@ pub async fn list(
 ) -> Result<Page<AuditEntry>> {
     let after = Cursor::after_id(params.cursor)?;
     let rows: Vec<AuditEntry> = sqlx::query_as(
-        "SELECT id, entity_type, entity_id, action, changes, actor_id, actor_type, request_id, created_at
+        "SELECT id, entity_type, entity_id, action, changes, actor_id, actor_type, request_id, created_at, sequence
            FROM audit_log
           WHERE ($1::text IS NULL OR entity_type = $1)
             AND ($2::uuid IS NULL OR entity_id = $2)
@@ -220,7 +230,7 @@ pub async fn list(
 /// One audit entry by id.
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<AuditEntry> {
     sqlx::query_as(
-        "SELECT id, entity_type, entity_id, action, changes, actor_id, actor_type, request_id, created_at
+        "SELECT id, entity_type, entity_id, action, changes, actor_id, actor_type, request_id, created_at, sequence
            FROM audit_log WHERE id = $1",
     )
     .bind(id)

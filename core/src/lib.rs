@@ -10,6 +10,7 @@ pub mod db;
 pub mod db_metrics;
 pub mod entity;
 pub mod error;
+pub mod events;
 pub mod extraction;
 pub mod fields;
 pub mod ids;
@@ -23,5 +24,6 @@ pub mod queue;
 pub mod telemetry;
 pub mod tickets;
 pub mod values;
+pub mod webhooks;
 
 pub use error::{Error, ErrorCode, Result};

@@ -1,4 +1,5 @@
-//! The documentation stays true to the code: every error code is documented.
+//! The documentation stays true to the code: every error code and every event type is
+//! documented.
 
 use fieldwork_core::ErrorCode;
 
@@ -17,5 +18,17 @@ fn every_error_code_is_documented_with_its_status() {
         let section = &doc[at..];
         let status = format!("**HTTP Status:** {}", code.http_status());
         assert!(section.contains(&status), "{heading} must say {status}");
+    }
+}
+
+#[test]
+fn every_event_type_is_listed_in_the_api_document() {
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/API.md")).unwrap();
+    for t in fieldwork_core::events::EVENT_TYPES {
+        assert!(
+            doc.contains(&format!("`{t}`")),
+            "{t} missing from docs/API.md"
+        );
     }
 }

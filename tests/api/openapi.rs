@@ -36,6 +36,14 @@ const CONTRACT: &[(&str, &[&str])] = &[
     ("/api/data/audit_log", &["GET"]),
     ("/api/data/audit_log/{id}", &["GET"]),
     ("/api/actions", &["POST"]),
+    ("/api/data/webhook_subscriptions", &["GET", "POST"]),
+    (
+        "/api/data/webhook_subscriptions/{id}",
+        &["GET", "PATCH", "DELETE"],
+    ),
+    ("/api/data/webhook_deliveries", &["GET"]),
+    ("/api/data/webhook_deliveries/{id}", &["GET"]),
+    ("/api/events", &["GET"]),
 ];
 
 async fn document(app: &TestApp) -> Value {

@@ -100,6 +100,11 @@ pub fn test_config(db_url: &str) -> Config {
             ..AuthSettings::default()
         },
         messages: test_message_settings(),
+        webhooks: fieldwork_core::webhooks::WebhookSettings {
+            allow_private: true,
+            allow_http: true,
+            ..Default::default()
+        },
     }
 }
 

@@ -131,6 +131,20 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 0)]
         rate: u64,
     },
+    /// API create-customer throughput and p99 with 0 and with 5 webhook subscribers (2 of
+    /// them timing out), then the fan-out lag at a steady write rate. Starts the
+    /// `fieldwork-api` binary next to this one (or FIELDWORK_API_BIN).
+    Webhooks {
+        /// Length of each load phase.
+        #[arg(long, default_value_t = 15)]
+        seconds: u64,
+        /// Closed-loop clients of the throughput phases.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// Writes per second of the lag phase.
+        #[arg(long, default_value_t = 200)]
+        rate: u64,
+    },
     /// Insert single jobs at a steady rate into an idle worker; prints enqueue→start
     /// percentiles.
     Latency {

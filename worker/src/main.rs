@@ -23,6 +23,7 @@ async fn main() -> anyhow::Result<()> {
         .messages
         .settings(DEFAULT_PUBLIC_BASE_URL)
         .map_err(anyhow::Error::msg)?;
+    settings.webhooks = cli.shared.webhooks.settings().map_err(anyhow::Error::msg)?;
     match cli.command.unwrap_or(Command::Run) {
         Command::Run => {
             if settings.messages.app_secret.is_ephemeral() {

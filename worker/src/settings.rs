@@ -1,5 +1,5 @@
 //! Worker settings: queues and their concurrency, local buffering, leases, polling, shutdown,
-//! pruning, metrics, and mail delivery. `main.rs` fills them from the environment (see
+//! pruning, metrics, mail delivery and webhooks. `main.rs` fills them from the environment (see
 //! `--help`); tests and the bench build them directly.
 
 use std::net::SocketAddr;
@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use crate::clients::llm::LlmSettings;
 use fieldwork_core::messages::MessageSettings;
+use fieldwork_core::webhooks::WebhookSettings;
 
 /// How emails leave the worker.
 #[derive(Debug, Clone)]
@@ -93,6 +94,8 @@ pub struct WorkerSettings {
     pub mail: MailSettings,
     /// The message policy shared with the API (links, secret, quiet hours, catch-up limits).
     pub messages: MessageSettings,
+    /// Webhook deliveries (`WEBHOOK_*`, shared with the API).
+    pub webhooks: WebhookSettings,
 }
 
 impl Default for WorkerSettings {
@@ -119,6 +122,7 @@ impl Default for WorkerSettings {
             llm: LlmSettings::default(),
             mail: MailSettings::default(),
             messages: MessageSettings::default(),
+            webhooks: WebhookSettings::default(),
         }
     }
 }

@@ -26,7 +26,15 @@ pub async fn run(
     let action = actions::parse(request)?;
     let outcome = state
         .in_tenant(&user, async |tx| {
-            actions::execute(tx, &user.actor(), &state.config.messages, action).await
+            let config = &state.config;
+            actions::execute(
+                tx,
+                &user.actor(),
+                &config.messages,
+                &config.webhooks,
+                action,
+            )
+            .await
         })
         .await?;
     Ok(Data(outcome))

@@ -6,6 +6,7 @@ mod actions;
 mod audit_log;
 mod auth;
 mod customers;
+mod events;
 mod health;
 mod invoices;
 mod openapi;
@@ -13,6 +14,7 @@ mod products;
 mod scheduled_messages;
 mod tickets;
 mod unsubscribe;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -74,6 +76,11 @@ fn api_routes() -> OpenApiRouter<AppState> {
             scheduled_messages::delete
         ))
         .routes(routes!(scheduled_messages::preview))
+        .routes(routes!(webhooks::list, webhooks::create))
+        .routes(routes!(webhooks::get, webhooks::update, webhooks::delete))
+        .routes(routes!(webhooks::deliveries))
+        .routes(routes!(webhooks::delivery))
+        .routes(routes!(events::stream))
         .routes(routes!(actions::run))
         .routes(routes!(audit_log::list))
         .routes(routes!(audit_log::get))

@@ -35,6 +35,8 @@ use crate::schemas::{ErrorBody, ErrorEnvelope};
         (name = "scheduled_messages", description = "Messages to customers: scheduled by actions and flows, sent by the worker"),
         (name = "actions", description = "State changes: POST /api/actions"),
         (name = "audit_log", description = "Read-only audit trail"),
+        (name = "webhooks", description = "Webhook subscriptions (signed deliveries of the tenant's events) and their delivery attempts"),
+        (name = "events", description = "Live stream of the tenant's events (Server-Sent Events)"),
         (name = "operations", description = "Health, readiness and this document"),
         (name = "unsubscribe", description = "Public one-click unsubscribe links of emails (HTML, no session)"),
     )

@@ -120,6 +120,7 @@ impl ApiArgs {
                     .map_or(defaults.password_hash_concurrency, usize_of),
             },
             messages,
+            webhooks: self.shared.webhooks.settings()?,
         })
     }
 }

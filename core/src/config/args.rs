@@ -1,5 +1,5 @@
 //! The settings both binaries read, as clap argument groups flattened into each binary's
-//! command line: the database logins, logging, and the message policy. Each also reads the
+//! command line: the database logins, logging, the message policy and webhooks (`webhooks`). Each also reads the
 //! environment variable named in `--help`.
 
 use clap::{Args, ValueEnum, value_parser};
@@ -19,6 +19,8 @@ pub struct SharedArgs {
     pub log: LogArgs,
     #[command(flatten)]
     pub messages: MessageArgs,
+    #[command(flatten)]
+    pub webhooks: super::webhooks::WebhookArgs,
 }
 
 /// The two database logins and the pool size.

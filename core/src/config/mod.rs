@@ -8,6 +8,7 @@
 pub mod api;
 pub mod args;
 mod secret;
+pub mod webhooks;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -47,6 +48,8 @@ pub struct Config {
     /// `APP_SECRET`, `QUIET_HOURS`, `REMINDER_LEAD_HOURS`, `SERVICE_REMINDER_DAYS`,
     /// `MESSAGE_CATCH_UP` (and `PUBLIC_BASE_URL` for links): shared by the API and the worker.
     pub messages: MessageSettings,
+    /// `WEBHOOK_*`: what a webhook subscription may target (and the rotation window).
+    pub webhooks: crate::webhooks::WebhookSettings,
 }
 
 /// Why a server does not start without `APP_SECRET`.

@@ -3,7 +3,8 @@
 //! `latency` feeds single jobs at a steady rate to an idle worker (enqueue→start
 //! percentiles); `scrape` times the worker's `/metrics` with a full jobs table; `messages`
 //! sends scheduled messages through the real SMTP path to the in-process [`smtp_sink`]
-//! (messages/s, send lag). Run it from a release build against a database it may write to: it
+//! (messages/s, send lag); `webhooks` measures what subscribers cost the API's writes and
+//! the fan-out lag (`webhooks.rs`). Run it from a release build against a database it may write to: it
 //! migrates it as `MIGRATE_DATABASE_URL` (the owner; also vacuums as it), runs as
 //! `DATABASE_URL` (the runtime login) like any worker, and uses (and empties) the queue `bench`
 //! (`scrape` also `bench.email` and `bench.llm`), and its own tenants for `messages`.
@@ -13,6 +14,8 @@ pub mod messages;
 pub mod received;
 mod scrape;
 pub mod smtp_sink;
+mod webhook_sink;
+mod webhooks;
 
 use std::time::{Duration, Instant};
 
@@ -86,6 +89,18 @@ pub async fn run(
             seconds,
             concurrency,
         } => latency(database_url, &system, rate, seconds, concurrency).await,
+        BenchCommand::Webhooks {
+            seconds,
+            clients,
+            rate,
+        } => {
+            let shape = webhooks::Shape {
+                seconds,
+                clients,
+                rate,
+            };
+            webhooks::run(database_url, shape).await
+        }
         BenchCommand::Scrape { jobs, mix, scrapes } => {
             let shape = scrape::Shape { jobs, mix, scrapes };
             scrape::run(database_url, migrate_database_url, &system, shape).await

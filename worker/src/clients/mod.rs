@@ -9,6 +9,7 @@ pub mod mailer;
 pub mod openai;
 pub mod outbox;
 pub mod prompt;
+pub mod webhook;
 
 use std::sync::Arc;
 
@@ -27,6 +28,8 @@ pub struct Clients {
     pub extractor: Arc<dyn extractor::AttributeExtractor>,
     /// SMTP (`SMTP_URL`) or the `.eml` outbox.
     pub mailer: Mailer,
+    /// Webhook deliveries (signed, SSRF-guarded, `WEBHOOK_*`).
+    pub webhooks: webhook::WebhookClient,
 }
 
 impl Clients {
@@ -40,6 +43,8 @@ impl Clients {
         Ok(Clients {
             extractor: extractor::from_settings(&settings.llm)?,
             mailer,
+            webhooks: webhook::WebhookClient::new(&settings.webhooks)
+                .map_err(fieldwork_core::Error::Internal)?,
         })
     }
 }

@@ -11,6 +11,9 @@ pub mod send_batch;
 pub mod send_message;
 #[cfg(feature = "test-kinds")]
 pub mod test_kinds;
+pub mod webhook_deliver;
+pub mod webhook_fan_out;
+pub mod webhook_send;
 
 use crate::clients::Clients;
 use crate::registry::Registry;
@@ -24,6 +27,9 @@ pub fn registry(settings: &WorkerSettings, clients: &Clients) -> Registry {
     extract_ticket_attributes::register(&mut registry, clients.extractor.clone());
     prune_sessions::register(&mut registry);
     send_message::register(&mut registry, &settings.messages, clients);
+    webhook_fan_out::register(&mut registry);
+    webhook_deliver::register(&mut registry, clients.webhooks.clone());
+    webhook_send::register(&mut registry, clients.webhooks.clone());
     if settings.test_kinds {
         bench_noop::register(&mut registry);
         #[cfg(feature = "test-kinds")]
@@ -33,8 +39,8 @@ pub fn registry(settings: &WorkerSettings, clients: &Clients) -> Registry {
 }
 
 /// Queues that get less than `WORKER_CONCURRENCY` when `WORKER_QUEUES` does not size them:
-/// model calls are slow and rate-limited.
-const QUEUE_CONCURRENCY_CAPS: &[(&str, usize)] = &[("llm", 2)];
+/// model calls are slow and rate-limited; the fan-out of one tenant runs one at a time anyway.
+const QUEUE_CONCURRENCY_CAPS: &[(&str, usize)] = &[("llm", 2), ("events", 4)];
 
 /// The default concurrency cap of `queue`, if it has one.
 pub fn queue_concurrency_cap(queue: &str) -> Option<usize> {
@@ -69,4 +75,10 @@ pub fn describe_metrics() {
     // Each kind with metrics of its own adds its `describe_metrics()` call here.
     crate::clients::extractor::describe_metrics();
     send_message::describe_metrics();
+    crate::clients::webhook::describe_metrics();
+    webhook_deliver::describe_metrics();
+    metrics::describe_gauge!(
+        "fieldwork_webhook_endpoints_disabled",
+        "Webhook subscriptions disabled after failing WEBHOOK_DISABLE_AFTER (fleet-wide count)"
+    );
 }

@@ -6,7 +6,9 @@
 
 use std::sync::Arc;
 
+use fieldwork_core::db::begin_system;
 use fieldwork_core::queue::sample::sample_if_due;
+use fieldwork_core::webhooks::delivery::disabled_count;
 
 use super::Shared;
 
@@ -30,5 +32,18 @@ pub async fn sample_loop(shared: Arc<Shared>) {
             Ok(false) => {}
             Err(e) => tracing::warn!(error = %e, "sampling the queue statistics failed"),
         }
+        match disabled_endpoints(&shared).await {
+            Ok(n) => metrics::gauge!("fieldwork_webhook_endpoints_disabled").set(n as f64),
+            Err(e) => tracing::warn!(error = %e, "counting disabled webhook endpoints failed"),
+        }
     }
+}
+
+/// The fleet-wide number of disabled webhook endpoints (every worker reports it; dashboards
+/// and the alert take the max).
+async fn disabled_endpoints(shared: &Shared) -> fieldwork_core::Result<i64> {
+    let mut tx = begin_system(&shared.system_pool).await?;
+    let n = disabled_count(&mut tx).await?;
+    tx.commit().await?;
+    Ok(n)
 }
