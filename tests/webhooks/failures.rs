@@ -75,6 +75,20 @@ async fn a_receiver_that_is_down_gets_every_event_in_order_once_it_is_back() {
     assert_eq!(first_names, names, "delivered in order");
     let s = w.subscription(&a, sid).await;
     assert!(s["failing_since"].is_null() && s["active"] == true, "{s}");
+    // The worker's metrics (one exporter per test process, shared by its tests): outcomes of
+    // both kinds, the attempts' latency and the commit-to-first-attempt lag.
+    let metrics = fieldwork_core::metrics_export::render();
+    for series in [
+        "fieldwork_webhook_deliveries_total{outcome=\"delivered\"}",
+        "fieldwork_webhook_deliveries_total{outcome=\"failed\"}",
+        "fieldwork_webhook_delivery_seconds_bucket{",
+        "fieldwork_webhook_fanout_lag_seconds_bucket{",
+    ] {
+        assert!(
+            metrics.contains(series),
+            "{series} missing from:\n{metrics}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -104,6 +104,15 @@ async fn two_clients_of_a_business_see_its_change_and_another_business_never_doe
     );
     assert_eq!(id1, id2);
     assert_eq!(e1, e2);
+    let clients = fieldwork_core::metrics_export::render()
+        .lines()
+        .find_map(|l| l.strip_prefix("fieldwork_events_stream_clients "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .expect("the stream clients gauge is exported");
+    assert!(
+        clients >= 2.0,
+        "three streams are open, the gauge says {clients}"
+    );
     assert_eq!(e1["data"]["entity_id"], c["id"]);
     assert_eq!(e1["data"]["sequence"].as_i64().unwrap().to_string(), id1);
 
