@@ -7,7 +7,7 @@ use fieldwork_core::config::Config;
 use sqlx::PgPool;
 
 use fieldwork_core::auth::PasswordHashing;
-use fieldwork_core::db::{TenantTx, begin_tenant};
+use fieldwork_core::db::{TenantTx, begin_tenant, begin_tenant_pages};
 
 use crate::error::ApiResult;
 use crate::extract::AuthUser;
@@ -34,6 +34,19 @@ impl AppState {
         f: impl AsyncFnOnce(&mut TenantTx) -> fieldwork_core::Result<T>,
     ) -> ApiResult<T> {
         let mut tx = begin_tenant(&self.pool, user.user_id).await?;
+        let out = f(&mut tx).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Like [`in_tenant`](Self::in_tenant) for a read of a list page: the transaction keeps
+    /// the planner on the tenant's index (`db::begin_tenant_pages`).
+    pub async fn in_tenant_pages<T>(
+        &self,
+        user: &AuthUser,
+        f: impl AsyncFnOnce(&mut TenantTx) -> fieldwork_core::Result<T>,
+    ) -> ApiResult<T> {
+        let mut tx = begin_tenant_pages(&self.pool, user.user_id).await?;
         let out = f(&mut tx).await?;
         tx.commit().await?;
         Ok(out)

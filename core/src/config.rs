@@ -23,6 +23,11 @@ pub struct Config {
     pub session_ttl: Duration,
     /// `DB_MAX_CONNECTIONS`: pool size per process (default 10).
     pub db_max_connections: u32,
+    /// `DB_ACQUIRE_TIMEOUT_SECS` (default 5): longest a request (or a worker's statement)
+    /// waits for a pooled connection — when every connection is busy, or while the database
+    /// is unreachable — before it gives up: the API then answers 503 `SERVICE_UNAVAILABLE`
+    /// with `Retry-After`.
+    pub db_acquire_timeout: Duration,
     /// `LOG_FORMAT`: `text` (default) or `json`.
     pub log_json: bool,
     /// Limits of the API's HTTP server.
@@ -172,6 +177,12 @@ impl Config {
             ));
         }
         let db_max_connections = parse("DB_MAX_CONNECTIONS", 10)?;
+        let acquire_secs: u64 = parse("DB_ACQUIRE_TIMEOUT_SECS", 5)?;
+        if acquire_secs == 0 || acquire_secs > 300 {
+            return Err(Error::Internal(
+                "DB_ACQUIRE_TIMEOUT_SECS must be between 1 and 300".into(),
+            ));
+        }
         let log_json = match var("LOG_FORMAT").as_deref() {
             None | Some("text") => false,
             Some("json") => true,
@@ -191,6 +202,7 @@ impl Config {
             public_base_url,
             session_ttl: Duration::from_secs(days * 24 * 3600),
             db_max_connections,
+            db_acquire_timeout: Duration::from_secs(acquire_secs),
             log_json,
             http: HttpSettings::from_env()?,
             auth: AuthSettings::from_env()?,

@@ -50,6 +50,13 @@ impl Cursor {
         Err(invalid())
     }
 
+    /// Where a keyset page over `(user_id, id)` starts: after the cursor's id, or after the
+    /// nil UUID (smaller than every id) on the first page — so that every page runs the same
+    /// statement, an index range scan `user_id = tenant AND id > $1`, whatever the statistics.
+    pub fn keyset_start(cursor: Option<Cursor>) -> Result<Uuid> {
+        Ok(Self::after_id(cursor)?.unwrap_or(Uuid::nil()))
+    }
+
     /// The id of an [`Cursor::After`] cursor; a scored cursor is not valid for plain lists.
     pub fn after_id(cursor: Option<Cursor>) -> Result<Option<Uuid>> {
         match cursor {

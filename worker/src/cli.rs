@@ -116,6 +116,21 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         scrapes: usize,
     },
+    /// Load tenants into fresh, never analyzed tables (one big, the rest small) and time the
+    /// first and the thousandth page of every list (p50/p99).
+    Lists {
+        #[arg(long, default_value_t = 50)]
+        tenants: usize,
+        /// Rows per list of the big tenant.
+        #[arg(long, default_value_t = 100_000)]
+        big: i64,
+        /// Rows per list of every other tenant.
+        #[arg(long, default_value_t = 100)]
+        small: i64,
+        /// Timed reads of each page.
+        #[arg(long, default_value_t = 200)]
+        repeat: usize,
+    },
     /// Send N due messages through the real SMTP path (lettre, pooled) to an in-process SMTP
     /// sink; prints messages/s and the send lag percentiles.
     Messages {

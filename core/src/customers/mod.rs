@@ -7,7 +7,7 @@ mod service;
 pub use actions::{
     ArchiveCustomer, RestoreCustomer, archive, lock_for_new_work, merge_attributes, restore,
 };
-pub use service::{create, delete, get, list, search, update};
+pub use service::{LIST_SQL, create, delete, get, list, search, update};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

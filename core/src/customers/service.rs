@@ -67,32 +67,37 @@ pub(super) async fn fetch(
         concat!(
             "SELECT ",
             columns!(),
-            " FROM customers WHERE id = $1 AND deleted_at IS NULL FOR UPDATE"
+            " FROM customers WHERE user_id = app_current_user_id() AND id = $1 AND deleted_at IS NULL FOR UPDATE"
         )
     } else {
         concat!(
             "SELECT ",
             columns!(),
-            " FROM customers WHERE id = $1 AND deleted_at IS NULL"
+            " FROM customers WHERE user_id = app_current_user_id() AND id = $1 AND deleted_at IS NULL"
         )
     };
     Ok(sqlx::query_as(sql).bind(id).fetch_optional(conn).await?)
 }
 
+/// A page of the tenant's live customers after `$1`: keyset on `(user_id, id)`.
+pub const LIST_SQL: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM customers
+      WHERE user_id = app_current_user_id() AND id > $1 AND deleted_at IS NULL
+      ORDER BY user_id, id LIMIT $2"
+);
+
 /// Live customers in creation order.
 pub async fn list(conn: &mut PgConnection, params: &ListParams) -> Result<Page<Customer>> {
-    let after = Cursor::after_id(params.cursor)?;
-    let rows: Vec<Customer> = sqlx::query_as(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM customers
-          WHERE deleted_at IS NULL AND ($1::uuid IS NULL OR id > $1)
-          ORDER BY id LIMIT $2"
-    ))
-    .bind(after)
-    .bind(params.fetch_limit())
-    .fetch_all(conn)
-    .await?;
+    let after = Cursor::keyset_start(params.cursor)?;
+    // The tenant stated and the keyset on (user_id, id): a range scan of the tenant's unique
+    // index, the same plan for every page and every tenant size (docs/ARCHITECTURE.md).
+    let rows: Vec<Customer> = sqlx::query_as(LIST_SQL)
+        .bind(after)
+        .bind(params.fetch_limit())
+        .fetch_all(conn)
+        .await?;
     Ok(Page::from_rows(rows, params.limit, |c| Cursor::After(c.id)))
 }
 
@@ -142,7 +147,8 @@ pub async fn search(
                    GREATEST(word_similarity($1, search_text),
                             CASE WHEN search_text LIKE $2 THEN 1 ELSE 0 END)::real AS score
               FROM customers
-             WHERE deleted_at IS NULL AND ($1 <% search_text OR search_text LIKE $2)
+             WHERE user_id = app_current_user_id() AND deleted_at IS NULL
+               AND ($1 <% search_text OR search_text LIKE $2)
          ) s
          WHERE $3::real IS NULL OR score < $3 OR (score = $3 AND id > $4)
          ORDER BY score DESC, id

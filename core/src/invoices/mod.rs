@@ -7,8 +7,10 @@ mod items;
 mod service;
 
 pub use actions::{InvoiceRef, MarkInvoicePaid, VoidInvoice, mark_paid, send, void};
-pub use items::{InvoiceItem, InvoiceItemInput};
-pub use service::{InvoiceFilter, create, delete, get, list, update};
+pub use items::{ITEMS_OF_SQL, InvoiceItem, InvoiceItemInput};
+pub use service::{
+    InvoiceFilter, LIST_BY_CUSTOMER_SQL, LIST_SQL, create, delete, get, list, update,
+};
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;

@@ -148,28 +148,50 @@ impl InvoiceFilter {
     }
 }
 
+/// A page of the tenant's live invoices after `$1`, optionally in status `$3`; `$2` (the
+/// customer filter) is null. Keyset on the tenant's `(user_id, id)` index.
+pub const LIST_SQL: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM invoices
+              WHERE user_id = app_current_user_id() AND id > $1 AND $2::uuid IS NULL
+                AND deleted_at IS NULL AND ($3::text IS NULL OR status = $3)
+              ORDER BY user_id, id LIMIT $4"
+);
+
+/// A page of one customer's (`$2`) live invoices after `$1`, optionally in status `$3`. Keyset
+/// on the tenant's `(user_id, customer_id, id)` index.
+pub const LIST_BY_CUSTOMER_SQL: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM invoices
+              WHERE user_id = app_current_user_id() AND customer_id = $2 AND id > $1
+                AND deleted_at IS NULL AND ($3::text IS NULL OR status = $3)
+              ORDER BY user_id, customer_id, id LIMIT $4"
+);
+
 /// Live invoices with their items, in creation order.
 pub async fn list(
     conn: &mut PgConnection,
     filter: &InvoiceFilter,
     params: &ListParams,
 ) -> Result<Page<Invoice>> {
-    let after = Cursor::after_id(params.cursor)?;
-    let rows: Vec<Invoice> = sqlx::query_as(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM invoices
-          WHERE deleted_at IS NULL AND ($1::uuid IS NULL OR id > $1)
-            AND ($2::uuid IS NULL OR customer_id = $2)
-            AND ($3::text IS NULL OR status = $3)
-          ORDER BY id LIMIT $4"
-    ))
-    .bind(after)
-    .bind(filter.customer_id)
-    .bind(filter.status.map(InvoiceStatus::as_str))
-    .bind(params.fetch_limit())
-    .fetch_all(&mut *conn)
-    .await?;
+    let after = Cursor::keyset_start(params.cursor)?;
+    // The tenant stated and a keyset on one of its indexes, (user_id, id) or — for one
+    // customer's rows — (user_id, customer_id, id): an index range scan whatever the
+    // statistics say, the same cost for the first and the thousandth page.
+    let sql = if filter.customer_id.is_some() {
+        LIST_BY_CUSTOMER_SQL
+    } else {
+        LIST_SQL
+    };
+    let rows: Vec<Invoice> = sqlx::query_as(sql)
+        .bind(after)
+        .bind(filter.customer_id)
+        .bind(filter.status.map(InvoiceStatus::as_str))
+        .bind(params.fetch_limit())
+        .fetch_all(&mut *conn)
+        .await?;
     let mut page = Page::from_rows(rows, params.limit, |i| Cursor::After(i.id));
     let ids: Vec<Uuid> = page.items.iter().map(|i| i.id).collect();
     let mut by_invoice: HashMap<Uuid, Vec<items::InvoiceItem>> = HashMap::new();

@@ -25,7 +25,9 @@ pub use actions::{MessageRef, ScheduleCustomMessage, cancel, schedule_custom, se
 pub use flows::schedule_service_reminder;
 pub use job::{SendMessage, send_job_key};
 pub use render::{Preview, RenderedEmail, preview};
-pub use service::{MessageFilter, create, delete, get, list, update};
+pub use service::{
+    LIST_BY_CUSTOMER_SQL, LIST_SQL, MessageFilter, create, delete, get, list, update,
+};
 pub use settings::MessageSettings;
 
 use chrono::{DateTime, Utc};

@@ -4,7 +4,7 @@
 
 mod service;
 
-pub use service::{create, delete, get, get_for_invoice, list, update};
+pub use service::{LIST_SQL, create, delete, get, get_for_invoice, list, update};
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;

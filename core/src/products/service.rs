@@ -91,20 +91,24 @@ async fn fetch(conn: &mut PgConnection, id: Uuid, for_update: bool) -> Result<Op
     Ok(sqlx::query_as(sql).bind(id).fetch_optional(conn).await?)
 }
 
+/// A page of the tenant's live products after `$1`: keyset on `(user_id, id)`.
+pub const LIST_SQL: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM products
+      WHERE user_id = app_current_user_id() AND id > $1 AND deleted_at IS NULL
+      ORDER BY user_id, id LIMIT $2"
+);
+
 /// Live products in creation order.
 pub async fn list(conn: &mut PgConnection, params: &ListParams) -> Result<Page<Product>> {
-    let after = Cursor::after_id(params.cursor)?;
-    let rows: Vec<Product> = sqlx::query_as(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM products
-          WHERE deleted_at IS NULL AND ($1::uuid IS NULL OR id > $1)
-          ORDER BY id LIMIT $2"
-    ))
-    .bind(after)
-    .bind(params.fetch_limit())
-    .fetch_all(conn)
-    .await?;
+    let after = Cursor::keyset_start(params.cursor)?;
+    // Keyset on the tenant's (user_id, id) index: see customers::list.
+    let rows: Vec<Product> = sqlx::query_as(LIST_SQL)
+        .bind(after)
+        .bind(params.fetch_limit())
+        .fetch_all(conn)
+        .await?;
     Ok(Page::from_rows(rows, params.limit, |p| Cursor::After(p.id)))
 }
 

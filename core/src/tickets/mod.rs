@@ -12,7 +12,10 @@ pub use actions::{
     schedule, start,
 };
 pub use attributes::{ConfirmAttributes, RejectAttributes, confirm_attributes, reject_attributes};
-pub use service::{TicketFilter, Week, create, delete, get, list, update, week};
+pub use service::{
+    LIST_BY_CUSTOMER_SQL, LIST_SQL, TicketFilter, WEEK_SQL, Week, create, delete, get, list,
+    update, week,
+};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -3,12 +3,13 @@
 //! `latency` feeds single jobs at a steady rate to an idle worker (enqueue→start
 //! percentiles); `scrape` times the worker's `/metrics` with a full jobs table; `messages`
 //! sends scheduled messages through the real SMTP path to the in-process [`smtp_sink`]
-//! (messages/s, send lag). Run it from a release build against a database it may write to: it
+//! (messages/s, send lag); `lists` times list pages over un-analyzed tables. Run it from a release build against a database it may write to: it
 //! migrates it as `MIGRATE_DATABASE_URL` (the owner; also vacuums as it), runs as
 //! `DATABASE_URL` (the runtime login) like any worker, and uses (and empties) the queue `bench`
 //! (`scrape` also `bench.email` and `bench.llm`), and its own tenants for `messages`.
 
 mod burn;
+pub mod lists;
 pub mod messages;
 pub mod received;
 mod scrape;
@@ -80,6 +81,20 @@ pub async fn run(
                 rate,
             };
             messages::run(database_url, shape).await
+        }
+        BenchCommand::Lists {
+            tenants,
+            big,
+            small,
+            repeat,
+        } => {
+            let shape = lists::Shape {
+                tenants: tenants.max(2),
+                big,
+                small,
+                repeat: repeat.max(1),
+            };
+            lists::run(database_url, shape).await
         }
         BenchCommand::Latency {
             rate,
