@@ -16,7 +16,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$FW_ROOT"
 
-st_version=4.3.2
+st_version=4.32.5
 venv=${FW_SCHEMATHESIS_VENV:-$HOME/.cache/fieldwork/schemathesis-venv}
 max_examples=${CONTRACT_MAX_EXAMPLES:-40}
 

@@ -172,9 +172,11 @@ impl AuditFilter {
     pub fn from_query(query: &HashMap<String, String>) -> Result<AuditFilter> {
         let entity_type = query
             .get("entity_type")
-            .filter(|s| !s.is_empty())
             .map(|s| {
-                if s.len() <= 64 && s.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                if !s.is_empty()
+                    && s.len() <= 64
+                    && s.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                {
                     Ok(s.clone())
                 } else {
                     Err(Error::field(

@@ -122,12 +122,9 @@ pub async fn search(
     let (after_score, after_id) = match params.cursor {
         None => (None, None),
         Some(Cursor::AfterScored(s, id)) => (Some(s), Some(id)),
-        Some(Cursor::After(_)) => {
-            return Err(Error::field(
-                "cursor",
-                "belongs to a plain list, not a search",
-            ));
-        }
+        // A plain list's cursor has no score: the search starts over (every score is below
+        // infinity), like a first page.
+        Some(Cursor::After(id)) => (Some(f32::INFINITY), Some(id)),
     };
     // Looser than the 0.6 default so that "jon" finds "john".
     sqlx::query("SELECT set_config('pg_trgm.word_similarity_threshold', '0.3', true)")

@@ -192,6 +192,17 @@ pub struct Week {
 pub async fn week(conn: &mut PgConnection, start_date: Option<&str>) -> Result<Week> {
     let invalid = || Error::field("start_date", "must be a date written YYYY-MM-DD");
     let raw = start_date.ok_or_else(|| Error::field("start_date", "is required"))?;
+    let shape_ok = raw.len() == 10
+        && raw.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    if !shape_ok {
+        return Err(invalid());
+    }
     let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| invalid())?;
     if !(2000..=2100).contains(&date.year()) {
         return Err(Error::field(

@@ -3,13 +3,15 @@
 //! `latency` feeds single jobs at a steady rate to an idle worker (enqueue→start
 //! percentiles); `scrape` times the worker's `/metrics` with a full jobs table; `messages`
 //! sends scheduled messages through the real SMTP path to the in-process [`smtp_sink`]
-//! (messages/s, send lag); `lists` times list pages over un-analyzed tables. Run it from a release build against a database it may write to: it
+//! (messages/s, send lag); `lists` times list pages over un-analyzed tables; `load` drives a running API with a mixed
+//! HTTP workload (needs no database of its own). Run it from a release build against a database it may write to: it
 //! migrates it as `MIGRATE_DATABASE_URL` (the owner; also vacuums as it), runs as
 //! `DATABASE_URL` (the runtime login) like any worker, and uses (and empties) the queue `bench`
 //! (`scrape` also `bench.email` and `bench.llm`), and its own tenants for `messages`.
 
 mod burn;
 pub mod lists;
+pub mod load;
 pub mod messages;
 pub mod received;
 mod scrape;
@@ -31,6 +33,26 @@ pub async fn run(
     migrate_database_url: &str,
     command: BenchCommand,
 ) -> anyhow::Result<()> {
+    // The HTTP load needs only the API: no migrations, no database of its own.
+    if let BenchCommand::Load {
+        url,
+        clients,
+        seconds,
+        tenants,
+        report_every,
+        only,
+    } = command
+    {
+        let shape = load::Shape {
+            url,
+            clients: clients.max(1),
+            seconds,
+            tenants,
+            report_every,
+            only,
+        };
+        return load::run(shape).await;
+    }
     db::migrate(migrate_database_url).await?;
     db::grant_runtime_login(migrate_database_url, database_url).await?;
     let mut cfg = PoolConfig::new(database_url, "fieldwork-bench");
@@ -82,6 +104,7 @@ pub async fn run(
             };
             messages::run(database_url, shape).await
         }
+        BenchCommand::Load { .. } => Ok(()),
         BenchCommand::Lists {
             tenants,
             big,
