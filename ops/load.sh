@@ -10,7 +10,8 @@
 #
 # Uses DATABASE_URL (an administrator, as ops/test.sh) or starts a throwaway cluster.
 # Knobs: LOAD_CLIENTS (100), LOAD_SECONDS (60), SOAK_SECONDS (1800), API_DB_CONNECTIONS (20,
-# also pgbench's client count), LOAD_OUT (folder for logs; default a temp folder).
+# also pgbench's client count), LOAD_OUT (folder for logs; default a temp folder), LOAD_BUILD=0
+# (use the release binaries as they are).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$FW_ROOT"
@@ -34,7 +35,7 @@ runtime=$(with_db "$FW_RUNTIME_URL")
 owner=$(with_db "$FW_OWNER_URL")
 admin_db=$(with_db "$admin")
 
-cargo build --release --locked --quiet --bin fieldwork-api --bin fieldwork-worker
+[ "${LOAD_BUILD:-1}" = 0 ] || cargo build --release --locked --quiet --bin fieldwork-api --bin fieldwork-worker
 bin="$CARGO_TARGET_DIR/release"
 export APP_SECRET=${APP_SECRET:-load-test-secret-0123456789abcdef0123}
 DATABASE_URL=$runtime MIGRATE_DATABASE_URL=$owner "$bin/fieldwork-api" migrate >"$out/migrate.log" 2>&1
@@ -108,7 +109,7 @@ cat >"$out/create.sql" <<SQL
 $auth
 BEGIN\\; SET LOCAL ROLE fieldwork_app\\; SELECT set_config('app.current_user_id', '$uid', true);
 INSERT INTO customers (id, user_id, first_name, last_name, email, phone, address, timezone, notes, attributes, email_opt_out) VALUES (uuid_generate_v7(), app_current_user_id(), 'Load ' || :n, 'Customer', 'load-' || :n || '@example.com', '+1 555 0100', NULL, NULL, NULL, '{}', false) RETURNING id AS cid, user_id, first_name, last_name, email, phone, address, timezone, notes, attributes, email_opt_out, email_bounced_at, archived_at, archived_reason, created_at, updated_at \\gset
-INSERT INTO audit_log (id, user_id, entity_type, entity_id, action, changes, actor_id, request_id, actor_type) VALUES (uuid_generate_v7(), app_current_user_id(), 'customer', :'cid', 'create', '{"first_name": {"old": null, "new": "Load"}, "email": {"old": null, "new": "load@example.com"}}', '$uid', 'pgbench', 'user');
+INSERT INTO audit_log (id, user_id, entity_type, entity_id, action, changes, actor_id, request_id, actor_type) VALUES (uuid_generate_v7(), app_current_user_id(), 'customer', ':cid'::uuid, 'create', '{"first_name": {"old": null, "new": "Load"}, "email": {"old": null, "new": "load@example.com"}}', '$uid', 'pgbench', 'user');
 COMMIT;
 SQL
 cat >"$out/list.sql" <<SQL
@@ -126,6 +127,7 @@ http_create=$(awk -F'|' '/^create_customer/ {gsub(/ /, "", $3); print $3}' "$out
 http_list=$(awk -F'|' '/^list_customers/ {gsub(/ /, "", $3); print $3}' "$out/http-list_customers.txt")
 pg_create=$(awk '/^tps/ {print $3}' "$out/pgbench-create.txt")
 pg_list=$(awk '/^tps/ {print $3}' "$out/pgbench-list.txt")
+[ -n "$pg_create" ] && [ -n "$pg_list" ] || fw_die "pgbench failed (see $out/pgbench-*.txt)"
 awk -v hc="$http_create" -v pc="$pg_create" -v hl="$http_list" -v pl="$pg_list" 'BEGIN {
     printf "create: API %.0f req/s, pgbench %.0f tps, ratio %.2f\n", hc, pc, hc / pc;
     printf "list:   API %.0f req/s, pgbench %.0f tps, ratio %.2f\n", hl, pl, hl / pl }' | tee "$out/ratio.txt"

@@ -255,12 +255,18 @@ mod tests {
     }
 
     #[test]
-    fn json_numbers_are_read_as_written() {
-        let v: DecimalInput = serde_json::from_str("19.99").unwrap();
+    fn decimals_are_strings_and_json_numbers_only_whole_ones() {
+        let v: DecimalInput = serde_json::from_str("\"19.99\"").unwrap();
         assert_eq!(v, d("19.99"));
         let v: DecimalInput = serde_json::from_str("3").unwrap();
         assert_eq!(v, d("3"));
+        let v: DecimalInput = serde_json::from_str("3.0").unwrap();
+        assert_eq!(v, d("3"));
+        assert!(serde_json::from_str::<DecimalInput>("19.99").is_err());
         assert!(serde_json::from_str::<DecimalInput>("true").is_err());
+        for bad in ["1_000", "1e3", ".5", "5.", "+5", "0x10"] {
+            assert!(money(d(bad), price_max()).is_err(), "{bad}");
+        }
     }
 
     #[test]
