@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Starts the whole system: migrations, then the worker (metrics on METRICS_ADDR, default
-# 127.0.0.1:9464) and the API (LISTEN_ADDR, default 127.0.0.1:8000). Ctrl-C stops everything.
+# Starts the whole system: migrations, then the worker (internal listener on METRICS_ADDR,
+# default 127.0.0.1:9464) and the API (LISTEN_ADDR, default 127.0.0.1:8000; its internal
+# metrics listener on the port below METRICS_ADDR's, 127.0.0.1:9463 by default, as
+# ops/prometheus/prometheus.yml expects). Ctrl-C stops everything.
 # Database, with the two logins production uses (docs/SECURITY.md):
 # - DATABASE_URL and MIGRATE_DATABASE_URL both set: used as they are;
 # - only DATABASE_URL set: an administrator of that server; the logins fieldwork_owner and
@@ -33,7 +35,9 @@ if [ -z "${MIGRATE_DATABASE_URL:-}" ]; then
     export DATABASE_URL=$FW_RUNTIME_URL
 fi
 export LISTEN_ADDR=${LISTEN_ADDR:-127.0.0.1:8000}
-export METRICS_ADDR=${METRICS_ADDR:-127.0.0.1:9464}
+# METRICS_ADDR is per process: the worker's, and the API's one port below it.
+worker_metrics=${METRICS_ADDR:-127.0.0.1:9464}
+api_metrics="${worker_metrics%:*}:$(( ${worker_metrics##*:} - 1 ))"
 export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://$LISTEN_ADDR}
 
 # One secret for every start: links in emails sent yesterday must still work today.
@@ -62,11 +66,12 @@ stop_all() {
 }
 trap stop_all EXIT
 
-"$bin/fieldwork-worker" & pids+=($!)
-"$bin/fieldwork-api" & pids+=($!)
+METRICS_ADDR=$worker_metrics "$bin/fieldwork-worker" & pids+=($!)
+METRICS_ADDR=$api_metrics "$bin/fieldwork-api" & pids+=($!)
 fw_log "API on http://$LISTEN_ADDR (try: curl http://$LISTEN_ADDR/readyz); Ctrl-C stops"
+fw_log "metrics: API http://$api_metrics/metrics, worker http://$worker_metrics/metrics"
 if [ -n "${OPS_TOKEN:-}" ]; then
-    fw_log "jobs page on http://$METRICS_ADDR/ops/ (log in with OPS_TOKEN)"
+    fw_log "jobs page on http://$worker_metrics/ops/ (log in with OPS_TOKEN)"
 fi
 if [ -z "${SMTP_URL:-}" ]; then
     fw_log "emails: SMTP_URL is unset, each email is written to $MAIL_OUTBOX_DIR/<message id>.eml"

@@ -1,24 +1,18 @@
 //! Request extractors that answer in the error envelope: JSON bodies (`ApiJson`), path ids
-//! (`IdPath`), query strings (`ApiQuery`) and the signed-in user (`AuthUser`).
+//! (`IdPath`) and query strings (`ApiQuery`). The signed-in user is `auth::AuthUser`.
 
 use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRef, FromRequest, FromRequestParts, Path, Query, Request};
+use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use fieldwork_core::ErrorCode;
 use fieldwork_core::fields::{JsonInput, from_json_value};
-use fieldwork_core::ids::{Actor, UserId};
 use uuid::Uuid;
 
 use crate::error::ApiError;
-use crate::request_id::RequestId;
-use crate::state::AppState;
-
-/// Name of the session cookie.
-pub const SESSION_COOKIE: &str = "session_token";
 
 /// A JSON body decoded into `T`: wrong content type → 415, over the body limit → 413,
 /// invalid JSON → 400 `MALFORMED_REQUEST`, wrong types / unknown or read-only fields → 422.
@@ -111,63 +105,5 @@ impl<S: Send + Sync> FromRequestParts<S> for ApiQuery {
             .await
             .map(|Query(q)| ApiQuery(q))
             .map_err(|_| ApiError::malformed("The query string could not be decoded."))
-    }
-}
-
-/// The signed-in user, from `Authorization: Bearer <token>` or the `session_token` cookie.
-#[derive(Debug, Clone)]
-pub struct AuthUser {
-    pub user_id: UserId,
-    pub token: String,
-    pub request_id: Option<String>,
-}
-
-impl AuthUser {
-    /// Who to record in audit rows.
-    pub fn actor(&self) -> Actor {
-        Actor::new(self.user_id, self.request_id.clone())
-    }
-}
-
-/// The session token a request carries, if any. A bearer header wins over the cookie.
-pub fn session_token(headers: &axum::http::HeaderMap) -> Option<String> {
-    if let Some(auth) = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-    {
-        let mut parts = auth.splitn(2, ' ');
-        if let (Some(scheme), Some(token)) = (parts.next(), parts.next())
-            && scheme.eq_ignore_ascii_case("bearer")
-        {
-            return Some(token.trim().to_owned());
-        }
-    }
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
-        .map(|(_, value)| value.trim().to_owned())
-}
-
-impl<S> FromRequestParts<S> for AuthUser
-where
-    S: Send + Sync,
-    AppState: FromRef<S>,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let state = AppState::from_ref(state);
-        let token = session_token(&parts.headers).ok_or_else(ApiError::unauthorized)?;
-        let user_id = fieldwork_core::auth::authenticate(&state.pool, &token).await?;
-        let request_id = parts.extensions.get::<RequestId>().map(|r| r.0.clone());
-        Ok(AuthUser {
-            user_id,
-            token,
-            request_id,
-        })
     }
 }

@@ -2,16 +2,17 @@
 //! runs it (with the HTTP server's limits, `server`) until a shutdown signal. The binary in
 //! `main.rs` only parses the command line.
 
+pub mod auth;
 pub mod client_ip;
 pub mod envelope;
 pub mod error;
 pub mod extract;
 pub mod metrics;
-pub mod openapi;
 pub mod openapi_constraints;
 pub mod rate_limit;
 pub mod request_id;
 pub mod routes;
+pub mod schemas;
 pub mod server;
 pub mod state;
 

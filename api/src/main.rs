@@ -3,26 +3,17 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use fieldwork_api::AppState;
-use fieldwork_core::config::Config;
+use fieldwork_core::config::{self, api::ApiArgs};
 use fieldwork_core::db::{self, DbRole, PoolConfig};
-use fieldwork_core::telemetry::{init_tracing, shutdown_signal};
+use fieldwork_core::telemetry::shutdown_signal;
 
-/// Fieldwork HTTP API.
-///
-/// Environment: DATABASE_URL (required: the runtime login), MIGRATE_DATABASE_URL (the schema
-/// owner `migrate` logs in as; default DATABASE_URL), APP_SECRET (required to serve: signs
-/// unsubscribe links, at least 32 characters), LISTEN_ADDR (default 127.0.0.1:8000),
-/// PUBLIC_BASE_URL (default http://LISTEN_ADDR; links in emails), SESSION_TTL_DAYS (default
-/// 30), DB_MAX_CONNECTIONS (default 10), HTTP_HEADER_TIMEOUT_SECS (10),
-/// HTTP_BODY_TIMEOUT_SECS (30), HTTP_MAX_CONNECTIONS (1024), TRUSTED_PROXY_HOPS (0),
-/// LOGIN_LIMIT_PER_IP (30 per minute), REGISTER_LIMIT_PER_IP (20 per hour),
-/// PASSWORD_HASH_CONCURRENCY (cores), LOG_FORMAT (text|json), RUST_LOG; for the messages the
-/// API schedules and previews: QUIET_HOURS (default 21:00-08:00, or off), REMINDER_LEAD_HOURS
-/// (default 24), SERVICE_REMINDER_DAYS (default 180), MESSAGE_CATCH_UP (e.g. custom=24h).
-/// docs/SECURITY.md explains the two logins.
+/// Fieldwork HTTP API. Every setting also reads the environment variable named below
+/// (`.env.example` lists them all); docs/SECURITY.md explains the two database logins.
 #[derive(Debug, Parser)]
 #[command(name = "fieldwork-api", version)]
 struct Cli {
+    #[command(flatten)]
+    args: ApiArgs,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -40,31 +31,49 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+    let cli: Cli = config::parse_args();
     if let Some(Command::Openapi) = cli.command {
         // Needs no configuration or database.
         println!(
             "{}",
-            serde_json::to_string_pretty(fieldwork_api::openapi::document())?
+            serde_json::to_string_pretty(fieldwork_api::routes::document())?
         );
         return Ok(());
     }
-    let config = Config::from_env()?;
-    init_tracing(config.log_json);
+    cli.args.shared.log.init();
+    let config = cli.args.config().map_err(anyhow::Error::msg)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Openapi => {}
         Command::Migrate => {
-            db::migrate(&config.migrate_database_url).await?;
-            db::grant_runtime_login(&config.migrate_database_url, &config.database_url).await?;
+            let owner = config.migrate_database_url.expose();
+            db::migrate(owner).await?;
+            db::grant_runtime_login(owner, config.database_url.expose()).await?;
             tracing::info!("migrations applied");
         }
         Command::Serve => {
             config.require_app_secret()?;
-            let mut pool_config = PoolConfig::new(&config.database_url, "fieldwork-api");
+            let mut pool_config = PoolConfig::new(config.database_url.expose(), "fieldwork-api");
             pool_config.max_connections = config.db_max_connections;
             pool_config.acquire_timeout = config.db_acquire_timeout;
             let pool = db::pool(&pool_config, DbRole::App)?;
             warn_about_runtime_login(&pool).await;
+            // The internal listener first: the public one's log line means "ready".
+            let metrics = match config.metrics_addr {
+                Some(addr) => {
+                    let listener = tokio::net::TcpListener::bind(addr)
+                        .await
+                        .with_context(|| format!("cannot listen on METRICS_ADDR {addr}"))?;
+                    let addr = listener.local_addr().unwrap_or(addr);
+                    tracing::info!(%addr, "fieldwork-api metrics listening");
+                    let served = fieldwork_api::metrics::serve(
+                        listener,
+                        pool.clone(),
+                        std::future::pending(),
+                    );
+                    Some(tokio::spawn(served))
+                }
+                None => None,
+            };
             let listener = tokio::net::TcpListener::bind(config.listen_addr)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen_addr))?;
@@ -77,6 +86,9 @@ async fn main() -> anyhow::Result<()> {
                 shutdown_signal(),
             )
             .await?;
+            if let Some(metrics) = metrics {
+                metrics.abort();
+            }
             pool.close().await;
             tracing::info!("fieldwork-api stopped");
         }

@@ -1,18 +1,21 @@
 //! The API's Prometheus metrics: requests and latency per method, route template and status
-//! class, the database pool, served at `GET /metrics` together with every other metric of the
-//! process (e.g. `fieldwork_jobs_inserted_total` for jobs this API enqueued). Every label is
+//! class, the database pool, served at `GET /metrics` on the internal listener (`METRICS_ADDR`,
+//! not the public `LISTEN_ADDR`) together with every other metric of the process (e.g. `fieldwork_jobs_inserted_total` for jobs this API enqueued). Every label is
 //! bounded whatever clients send: methods outside the standard set count as `other`, paths
 //! that match no route as `unmatched`, and statuses by class (`2xx` ... `5xx`).
 
+use std::future::Future;
 use std::sync::Once;
 use std::time::Duration;
 
+use axum::Router;
 use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
+use axum::routing::get;
 use metrics::{Unit, counter, describe_counter, describe_histogram, histogram};
-
-use crate::state::AppState;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
 
 const REQUESTS: &str = "fieldwork_http_requests_total";
 const LATENCY: &str = "fieldwork_http_request_duration_seconds";
@@ -71,11 +74,29 @@ pub fn observe_request(method: &str, route: &str, status: u16, elapsed: Duration
         .record(elapsed.as_secs_f64());
 }
 
-/// Prometheus metrics of this API process (text exposition format, not the JSON envelope).
-#[utoipa::path(get, path = "/metrics", tag = "operations",
-    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String)))]
-pub async fn scrape(State(state): State<AppState>) -> impl IntoResponse {
-    fieldwork_core::db_metrics::record("app", &state.pool);
+/// The internal listener's router: `GET /metrics`, the Prometheus text exposition of this
+/// API process (not the JSON envelope). Served on `METRICS_ADDR`, never on the public router:
+/// request counts per route are not for clients.
+pub fn router(pool: PgPool) -> Router {
+    install();
+    Router::new()
+        .route("/metrics", get(scrape))
+        .with_state(pool)
+}
+
+/// Serves [`router`] on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: TcpListener,
+    pool: PgPool,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(pool))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+async fn scrape(State(pool): State<PgPool>) -> impl IntoResponse {
+    fieldwork_core::db_metrics::record("app", &pool);
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         fieldwork_core::metrics_export::render(),

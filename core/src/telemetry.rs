@@ -2,10 +2,13 @@
 
 use tracing_subscriber::EnvFilter;
 
-/// Structured logs to stderr; `RUST_LOG` filters (default `info`), `json` selects JSON lines.
-pub fn init_tracing(json: bool) {
-    let filter =
-        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+/// The default of `RUST_LOG`.
+pub const DEFAULT_LOG_FILTER: &str = "info,sqlx=warn";
+
+/// Structured logs to stderr, filtered by `filter` (`RUST_LOG`, validated by the command
+/// line); `json` selects JSON lines.
+pub fn init_tracing(json: bool, filter: &str) {
+    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

@@ -194,6 +194,12 @@ pub fn duration_minutes(value: i32) -> Result<i32, FieldError> {
 #[error("unexpected value {0:?}")]
 pub struct UnknownVariant(pub String);
 
+/// A closed set of values stored as text (implemented by `text_enum!`).
+pub trait TextEnum: Copy + Sized {
+    fn from_text(text: &str) -> Option<Self>;
+    fn as_text(self) -> &'static str;
+}
+
 /// Gives a fieldless enum its text form: `as_str`, `ALL`, and `TryFrom<String>` (for
 /// `#[sqlx(try_from = "String")]`). Serde and OpenAPI derive their own snake_case names; a
 /// unit test per enum checks both agree.
@@ -216,6 +222,15 @@ macro_rules! text_enum {
                     $($text => Some($name::$variant),)+
                     _ => None,
                 }
+            }
+        }
+
+        impl $crate::values::TextEnum for $name {
+            fn from_text(text: &str) -> Option<$name> {
+                $name::parse(text)
+            }
+            fn as_text(self) -> &'static str {
+                self.as_str()
             }
         }
 

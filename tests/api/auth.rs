@@ -267,6 +267,21 @@ async fn cookies_are_secure_when_the_public_url_is_https() {
 }
 
 #[tokio::test]
+async fn metrics_are_served_on_the_internal_listener_only_never_on_the_public_one() {
+    let app = TestApp::spawn().await;
+    let public = app.send("GET", "/metrics", None, None).await;
+    public.assert_error(404, "NOT_FOUND");
+    let internal = app.client.get(app.metrics_url()).send().await.unwrap();
+    assert_eq!(internal.status(), 200);
+    let text = internal.text().await.unwrap();
+    assert!(text.contains("fieldwork_http_requests_total"), "{text}");
+    assert!(
+        text.contains(r#"route="unmatched",status="4xx""#),
+        "the public probe counted as an unmatched route: {text}"
+    );
+}
+
+#[tokio::test]
 async fn metrics_count_requests_by_route_template_and_status_class() {
     let app = TestApp::spawn().await;
     let token = app.signup("metrics@example.com").await;
@@ -276,7 +291,7 @@ async fn metrics_count_requests_by_route_template_and_status_class() {
         &token,
     )
     .await;
-    let resp = app.client.get(app.url("/metrics")).send().await.unwrap();
+    let resp = app.client.get(app.metrics_url()).send().await.unwrap();
     assert_eq!(resp.status(), 200);
     assert!(
         resp.headers()["content-type"]

@@ -105,7 +105,7 @@ async fn made_up_methods_share_one_metrics_label() {
     assert!(resp.status().is_client_error());
     let text = app
         .client
-        .get(app.url("/metrics"))
+        .get(app.metrics_url())
         .send()
         .await
         .unwrap()

@@ -12,7 +12,6 @@ use serde_json::Value;
 const CONTRACT: &[(&str, &[&str])] = &[
     ("/healthz", &["GET"]),
     ("/readyz", &["GET"]),
-    ("/metrics", &["GET"]),
     ("/api/openapi.json", &["GET"]),
     ("/api/auth/register", &["POST"]),
     ("/api/auth/login", &["POST"]),

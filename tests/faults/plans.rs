@@ -29,117 +29,139 @@ struct Query {
 const NIL: &str = "'00000000-0000-0000-0000-000000000000'::uuid";
 
 fn queries(customer: &str) -> Vec<(Query, String)> {
-    use fieldwork_core::{audit, customers, invoices, products, tickets};
+    use fieldwork_core::customers::Customer;
+    use fieldwork_core::entity::{CustomerRecord, Entity};
+    use fieldwork_core::invoices::Invoice;
+    use fieldwork_core::messages::ScheduledMessage;
+    use fieldwork_core::products::Product;
+    use fieldwork_core::tickets::Ticket;
+    use fieldwork_core::{audit, invoices, tickets};
+    let q = |name, sql, table, index| Query {
+        name,
+        sql,
+        table,
+        indexes: index,
+    };
     let page = format!("{NIL}, 21");
     let filtered = format!("{NIL}, NULL, NULL, 21");
     let by_customer = format!("{NIL}, '{customer}'::uuid, NULL, 21");
+    let by_id = format!("'{customer}'::uuid");
     vec![
         (
-            Query {
-                name: "customers list",
-                sql: customers::LIST_SQL,
-                table: "customers",
-                indexes: &["customers_user_id_id_key"],
-            },
+            q(
+                "customers list",
+                Customer::SELECT_PAGE,
+                "customers",
+                &["customers_user_id_id_key"],
+            ),
             page.clone(),
         ),
         (
-            Query {
-                name: "products list",
-                sql: products::LIST_SQL,
-                table: "products",
-                indexes: &["products_user_id_id_key"],
-            },
+            q(
+                "customer by id",
+                Customer::SELECT_LIVE,
+                "customers",
+                &["customers_user_id_id_key", "customers_pkey"],
+            ),
+            by_id.clone(),
+        ),
+        (
+            q(
+                "products list",
+                Product::SELECT_PAGE,
+                "products",
+                &["products_user_id_id_key"],
+            ),
             page,
         ),
         (
-            Query {
-                name: "tickets list",
-                sql: tickets::LIST_SQL,
-                table: "tickets",
-                indexes: &["tickets_user_id_id_key"],
-            },
+            q(
+                "tickets list",
+                Ticket::SELECT_FILTERED_PAGE,
+                "tickets",
+                &["tickets_user_id_id_key"],
+            ),
             filtered.clone(),
         ),
         (
-            Query {
-                name: "tickets of a customer",
-                sql: tickets::LIST_BY_CUSTOMER_SQL,
-                table: "tickets",
-                indexes: &["tickets_customer_id_idx"],
-            },
+            q(
+                "tickets of a customer",
+                Ticket::SELECT_CUSTOMER_PAGE,
+                "tickets",
+                &["tickets_customer_id_idx"],
+            ),
             by_customer.clone(),
         ),
         (
-            Query {
-                name: "tickets week",
-                sql: tickets::WEEK_SQL,
-                table: "tickets",
-                indexes: &["tickets_week_idx"],
-            },
+            q(
+                "tickets week",
+                tickets::WEEK_SQL,
+                "tickets",
+                &["tickets_week_idx"],
+            ),
             "now(), now() + interval '7 days'".to_owned(),
         ),
         (
-            Query {
-                name: "invoices list",
-                sql: invoices::LIST_SQL,
-                table: "invoices",
-                indexes: &["invoices_user_id_id_key"],
-            },
+            q(
+                "invoices list",
+                Invoice::SELECT_FILTERED_PAGE,
+                "invoices",
+                &["invoices_user_id_id_key"],
+            ),
             filtered.clone(),
         ),
         (
-            Query {
-                name: "invoices of a customer",
-                sql: invoices::LIST_BY_CUSTOMER_SQL,
-                table: "invoices",
-                indexes: &["invoices_customer_id_idx"],
-            },
+            q(
+                "invoices of a customer",
+                Invoice::SELECT_CUSTOMER_PAGE,
+                "invoices",
+                &["invoices_customer_id_idx"],
+            ),
             by_customer.clone(),
         ),
         (
-            Query {
-                name: "messages list",
-                sql: fieldwork_core::messages::LIST_SQL,
-                table: "scheduled_messages",
-                indexes: &["scheduled_messages_user_id_id_key"],
-            },
+            q(
+                "messages list",
+                ScheduledMessage::SELECT_FILTERED_PAGE,
+                "scheduled_messages",
+                &["scheduled_messages_user_id_id_key"],
+            ),
             filtered,
         ),
         (
-            Query {
-                name: "messages of a customer",
-                sql: fieldwork_core::messages::LIST_BY_CUSTOMER_SQL,
-                table: "scheduled_messages",
-                indexes: &["scheduled_messages_customer_id_idx"],
-            },
+            q(
+                "messages of a customer",
+                ScheduledMessage::SELECT_CUSTOMER_PAGE,
+                "scheduled_messages",
+                &["scheduled_messages_customer_id_idx"],
+            ),
             by_customer,
         ),
         (
-            Query {
-                name: "audit log",
-                sql: audit::LIST_SQL,
-                table: "audit_log",
-                indexes: &["audit_log_user_id_id_key"],
-            },
+            q(
+                "audit log",
+                audit::LIST_SQL,
+                "audit_log",
+                &["audit_log_user_id_id_key"],
+            ),
             format!("NULL, NULL, {NIL}, 21"),
         ),
         (
-            Query {
-                name: "audit history of an entity",
-                sql: audit::HISTORY_SQL,
-                table: "audit_log",
-                indexes: &["audit_log_entity_idx"],
-            },
+            q(
+                "audit history of an entity",
+                audit::HISTORY_SQL,
+                "audit_log",
+                &["audit_log_entity_idx"],
+            ),
             format!("'customer', '{customer}'::uuid, {NIL}, 21"),
         ),
         (
-            Query {
-                name: "items of invoices",
-                sql: invoices::ITEMS_OF_SQL,
-                table: "invoice_items",
-                indexes: &["invoice_items_position_key"],
-            },
+            q(
+                "items of invoices",
+                invoices::ITEMS_OF_SQL,
+                "invoice_items",
+                &["invoice_items_position_key"],
+            ),
             format!("ARRAY['{customer}'::uuid]"),
         ),
     ]

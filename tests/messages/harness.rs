@@ -62,7 +62,7 @@ impl Harness {
     /// Starts the in-process worker with `mail` (the sink unless it says otherwise).
     pub fn start_worker(&mut self, mut mail: MailSettings) {
         if mail.smtp_url.is_none() && mail.outbox_dir == MailSettings::default().outbox_dir {
-            mail.smtp_url = Some(self.sink.url());
+            mail.smtp_url = Some(self.sink.url().into());
         }
         mail.timeout = Duration::from_secs(10);
         let settings = WorkerSettings {

@@ -1,5 +1,5 @@
-//! A real Prometheus (Debian's `prometheus` package) scraping a real `fieldwork-api` and a
-//! real `fieldwork-worker` with `ops/prometheus/prometheus.yml` (targets rewritten to free
+//! A real Prometheus (Debian's `prometheus` package) scraping a real `fieldwork-api` (on its
+//! internal METRICS_ADDR; its public LISTEN_ADDR has no /metrics) and a real `fieldwork-worker` with `ops/prometheus/prometheus.yml` (targets rewritten to free
 //! ports): both targets up, every dashboard panel expression and every alert/recording rule
 //! evaluates without error, every rule evaluated healthy, and `promtool` checks the rules
 //! and runs their unit tests. Also: every exported metric follows the naming rules.
@@ -29,14 +29,14 @@ fn promtool(args: &[&str]) {
 /// scraping and evaluating every second.
 fn test_config(api: &str, worker: &str, rules: &str) -> String {
     let original = std::fs::read_to_string(repo().join("ops/prometheus/prometheus.yml")).unwrap();
-    for needle in ["127.0.0.1:8000", "127.0.0.1:9464", "- alerts.yml", "15s"] {
+    for needle in ["127.0.0.1:9463", "127.0.0.1:9464", "- alerts.yml", "15s"] {
         assert!(
             original.contains(needle),
             "prometheus.yml changed: no {needle}"
         );
     }
     original
-        .replace("127.0.0.1:8000", api)
+        .replace("127.0.0.1:9463", api)
         .replace("127.0.0.1:9464", worker)
         .replace("- alerts.yml", &format!("- {rules}"))
         .replace("15s", "1s")
@@ -101,7 +101,8 @@ async fn prometheus_scrapes_the_api_and_a_worker_and_evaluates_every_dashboard_a
     ]);
 
     let db = TestDb::new().await;
-    let (api_addr, worker_addr) = (
+    let (api_addr, api_metrics_addr, worker_addr) = (
+        format!("127.0.0.1:{}", free_port()),
         format!("127.0.0.1:{}", free_port()),
         format!("127.0.0.1:{}", free_port()),
     );
@@ -111,6 +112,7 @@ async fn prometheus_scrapes_the_api_and_a_worker_and_evaluates_every_dashboard_a
         &[
             ("DATABASE_URL", &db.url),
             ("LISTEN_ADDR", &api_addr),
+            ("METRICS_ADDR", &api_metrics_addr),
             ("RUST_LOG", "warn"),
         ],
         "api",
@@ -127,7 +129,20 @@ async fn prometheus_scrapes_the_api_and_a_worker_and_evaluates_every_dashboard_a
         ],
         "worker",
     );
-    wait_http(&format!("http://{api_addr}/metrics"), "the API's /metrics").await;
+    wait_http(
+        &format!("http://{api_metrics_addr}/metrics"),
+        "the API's /metrics on its METRICS_ADDR",
+    )
+    .await;
+    wait_http(&format!("http://{api_addr}/healthz"), "the API's /healthz").await;
+    let public = reqwest::get(format!("http://{api_addr}/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(
+        public.status(),
+        404,
+        "/metrics is not served on LISTEN_ADDR"
+    );
     wait_http(
         &format!("http://{worker_addr}/metrics"),
         "the worker's /metrics",
@@ -137,7 +152,7 @@ async fn prometheus_scrapes_the_api_and_a_worker_and_evaluates_every_dashboard_a
     let dir = std::env::temp_dir().join(format!("fw-prom-{}", uuid::Uuid::now_v7().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("prometheus.yml");
-    std::fs::write(&config, test_config(&api_addr, &worker_addr, rules)).unwrap();
+    std::fs::write(&config, test_config(&api_metrics_addr, &worker_addr, rules)).unwrap();
     promtool(&["check", "config", config.to_str().unwrap()]);
     let prom_addr = format!("127.0.0.1:{}", free_port());
     let prometheus = Process::spawn(

@@ -1,5 +1,5 @@
 //! `TestApp`: the real API (`fieldwork_api::app`) served on 127.0.0.1:0 over a fresh database,
-//! with a reqwest client and helpers that read the JSON envelope.
+//! its internal metrics listener on another port, with a reqwest client and helpers that read the JSON envelope.
 
 use fieldwork_api::AppState;
 use fieldwork_core::config::{AuthSettings, Config, HttpSettings};
@@ -14,12 +14,15 @@ use crate::db::TestDb;
 /// A running API server for one test.
 pub struct TestApp {
     pub addr: std::net::SocketAddr,
+    /// The internal metrics listener (`METRICS_ADDR` in production): `/metrics` is only here.
+    pub metrics_addr: std::net::SocketAddr,
     pub db: TestDb,
     pub pool: PgPool,
     /// The served state: its throttles and hashing slots, for tests of their limits.
     pub state: AppState,
     pub client: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
+    metrics: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
 /// Status and decoded body of a response.
@@ -80,9 +83,10 @@ pub fn test_message_settings() -> MessageSettings {
 
 pub fn test_config(db_url: &str) -> Config {
     Config {
-        database_url: db_url.to_owned(),
-        migrate_database_url: db_url.to_owned(),
+        database_url: db_url.into(),
+        migrate_database_url: db_url.into(),
         listen_addr: "127.0.0.1:0".parse().unwrap(),
+        metrics_addr: None,
         public_base_url: "http://localhost".to_owned(),
         session_ttl: std::time::Duration::from_secs(3600),
         db_max_connections: 8,
@@ -120,6 +124,13 @@ impl TestApp {
         let served = state.clone();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let metrics_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let metrics_addr = metrics_listener.local_addr().unwrap();
+        let metrics = tokio::spawn(fieldwork_api::metrics::serve(
+            metrics_listener,
+            pool.clone(),
+            std::future::pending(),
+        ));
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
             fieldwork_api::serve(listener, served, async move {
@@ -130,6 +141,8 @@ impl TestApp {
         });
         TestApp {
             addr,
+            metrics_addr,
+            metrics,
             db,
             pool,
             state,
@@ -140,6 +153,11 @@ impl TestApp {
 
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{}", self.addr, path)
+    }
+
+    /// `/metrics` on the internal listener.
+    pub fn metrics_url(&self) -> String {
+        format!("http://{}/metrics", self.metrics_addr)
     }
 
     /// Sends a request; `token` becomes a bearer header, `body` JSON.
@@ -287,5 +305,6 @@ impl Drop for TestApp {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
+        self.metrics.abort();
     }
 }

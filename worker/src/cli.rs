@@ -8,24 +8,21 @@ use std::time::Duration;
 
 use clap::builder::BoolishValueParser;
 use clap::{ArgAction, Args, Parser, Subcommand};
+use fieldwork_core::config::Secret;
+use fieldwork_core::config::args::SharedArgs;
 use fieldwork_core::queue::JobState;
 
 use crate::clients::llm::{DEFAULT_BASE_URL, DEFAULT_MODEL, LlmSettings};
-use crate::settings::{MailSettings, Secret, WorkerSettings, parse_queues};
+use crate::settings::{MailSettings, WorkerSettings, parse_queues};
 
-/// Fieldwork worker: runs jobs from the Postgres queue.
-///
-/// Environment: DATABASE_URL (required: the runtime login, docs/SECURITY.md),
-/// MIGRATE_DATABASE_URL (bench only: the schema owner it migrates and vacuums as; default
-/// DATABASE_URL), DB_MAX_CONNECTIONS (default 10, per pool: handlers beyond it wait for a
-/// connection), LOG_FORMAT (text|json), RUST_LOG; shared with the API: APP_SECRET (required to
-/// run: signs unsubscribe links), PUBLIC_BASE_URL (links in emails), QUIET_HOURS (default
-/// 21:00-08:00, customer's local time), REMINDER_LEAD_HOURS, SERVICE_REMINDER_DAYS,
-/// MESSAGE_CATCH_UP (per-type lateness limits, e.g. custom=24h); and the variables listed with
-/// each option below. Behind PgBouncer in transaction mode: JOB_POLL_ONLY=true.
+/// Fieldwork worker: runs jobs from the Postgres queue. Every setting also reads the
+/// environment variable named below (`.env.example` lists them all). Behind PgBouncer in
+/// transaction mode: JOB_POLL_ONLY=true.
 #[derive(Debug, Parser)]
 #[command(name = "fieldwork-worker", version)]
 pub struct Cli {
+    #[command(flatten)]
+    pub shared: SharedArgs,
     #[command(flatten)]
     pub run: RunArgs,
     #[command(subcommand)]
@@ -184,6 +181,7 @@ pub enum BenchCommand {
 
 /// Worker settings (each also from its environment variable).
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Worker")]
 pub struct RunArgs {
     /// Concurrency of each queue not listed in WORKER_QUEUES.
     #[arg(long, env = "WORKER_CONCURRENCY", default_value_t = 10)]
@@ -202,7 +200,9 @@ pub struct RunArgs {
     #[arg(long, env = "JOB_POLL_INTERVAL_MS", default_value_t = 1000)]
     pub poll_interval_ms: u64,
     /// Poll only, no LISTEN/NOTIFY (PgBouncer in transaction pooling mode).
-    #[arg(long, env = "JOB_POLL_ONLY", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
+    #[arg(long, env = "JOB_POLL_ONLY", action = ArgAction::Set, num_args = 0..=1,
+        default_value_t = false, default_missing_value = "true",
+        value_parser = BoolishValueParser::new())]
     pub poll_only: bool,
     /// Lease of a claimed job in seconds, renewed every third of it; a job whose worker
     /// dies runs again once its lease expired.
@@ -229,12 +229,13 @@ pub struct RunArgs {
     /// Serve the jobs page at /ops/ on METRICS_ADDR, behind this token (bearer, basic auth
     /// password, or the page's login form); at least 16 characters. Unset: no jobs page.
     #[arg(long, env = "OPS_TOKEN", hide_env_values = true)]
-    pub ops_token: Option<String>,
-    /// Register the test/bench job kinds (test.*, bench.*). For tests and the bench only.
-    #[arg(long, env = "FIELDWORK_TEST_KINDS", action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
+    pub ops_token: Option<Secret>,
+    /// Register the test/bench job kinds (test.*, bench.*). For tests and the bench only:
+    /// hidden from --help and .env.example.
+    #[arg(long, env = "FIELDWORK_TEST_KINDS", hide = true, action = ArgAction::SetTrue, value_parser = BoolishValueParser::new())]
     pub test_kinds: bool,
     /// With --test-kinds: cron expression (seconds first) of the `test.cron` schedule.
-    #[arg(long, env = "FIELDWORK_TEST_CRON")]
+    #[arg(long, env = "FIELDWORK_TEST_CRON", hide = true)]
     pub test_cron: Option<String>,
     /// Attribute extractor: `rules` (offline, deterministic) or `openai` (any
     /// OpenAI-compatible chat-completions server: OpenAI, vLLM, Ollama, llama.cpp).
@@ -245,7 +246,7 @@ pub struct RunArgs {
     pub openai_base_url: String,
     /// With LLM_PROVIDER=openai: bearer token (unset for local servers that need none).
     #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
-    pub openai_api_key: Option<String>,
+    pub openai_api_key: Option<Secret>,
     /// With LLM_PROVIDER=openai: the model to ask.
     #[arg(long, env = "LLM_MODEL", default_value = DEFAULT_MODEL)]
     pub llm_model: String,
@@ -258,8 +259,8 @@ pub struct RunArgs {
     /// Where emails go: smtp://host:port, smtp://host:port?tls=required (STARTTLS),
     /// smtps://host:port (implicit TLS), with optional user:password@. Unset: each email is
     /// written as an .eml file to MAIL_OUTBOX_DIR.
-    #[arg(long, env = "SMTP_URL")]
-    pub smtp_url: Option<String>,
+    #[arg(long, env = "SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<Secret>,
     /// Envelope sender; its address appears in From with the business's name.
     #[arg(long, env = "MAIL_FROM", default_value = crate::settings::DEFAULT_MAIL_FROM)]
     pub mail_from: String,
@@ -275,8 +276,8 @@ fn secs(name: &str, v: f64) -> Result<Duration, String> {
     Duration::try_from_secs_f64(v).map_err(|_| format!("{name} must be a non-negative number"))
 }
 
-fn ops_token(token: Option<&str>) -> Result<Option<Secret>, String> {
-    match token.map(str::trim).filter(|t| !t.is_empty()) {
+fn ops_token(token: Option<&Secret>) -> Result<Option<Secret>, String> {
+    match token.map(|t| t.expose().trim()).filter(|t| !t.is_empty()) {
         None => Ok(None),
         Some(t) if t.len() < 16 => {
             Err("OPS_TOKEN must be at least 16 characters (e.g. `openssl rand -hex 24`)".into())
@@ -294,7 +295,10 @@ impl RunArgs {
         let llm = LlmSettings {
             provider: self.llm_provider.parse()?,
             base_url: self.openai_base_url.clone(),
-            api_key: self.openai_api_key.clone(),
+            api_key: self
+                .openai_api_key
+                .clone()
+                .filter(|k| !k.expose().trim().is_empty()),
             model: self.llm_model.clone(),
             timeout: Duration::from_secs(self.llm_timeout_secs),
             max_tokens: self.llm_max_tokens,
@@ -327,12 +331,15 @@ impl RunArgs {
             metrics_addr: self.metrics_addr,
             stats_interval: secs("JOB_STATS_INTERVAL_SECS", self.stats_interval_secs)?
                 .max(Duration::from_millis(100)),
-            ops_token: ops_token(self.ops_token.as_deref())?,
+            ops_token: ops_token(self.ops_token.as_ref())?,
             test_kinds: self.test_kinds,
             test_cron: self.test_cron.clone(),
             llm,
             mail: MailSettings {
-                smtp_url: self.smtp_url.clone().filter(|u| !u.trim().is_empty()),
+                smtp_url: self
+                    .smtp_url
+                    .clone()
+                    .filter(|u| !u.expose().trim().is_empty()),
                 from: self.mail_from.clone(),
                 outbox_dir: self.mail_outbox_dir.clone(),
                 timeout: secs("SMTP_TIMEOUT_SECS", self.smtp_timeout_secs)?,

@@ -14,7 +14,7 @@ use fieldwork_core::messages::MessageSettings;
 pub struct MailSettings {
     /// `SMTP_URL`: `smtp://host:port` (plain), `smtp://host:port?tls=required` (STARTTLS),
     /// `smtps://host:port` (implicit TLS), optionally `user:password@`. Unset: the outbox.
-    pub smtp_url: Option<String>,
+    pub smtp_url: Option<Secret>,
     /// `MAIL_FROM`: the envelope sender; its address goes in `From` with the business's name.
     pub from: String,
     /// `MAIL_OUTBOX_DIR`: with no `SMTP_URL`, each email is written here as `<message id>.eml`.
@@ -145,25 +145,8 @@ impl WorkerSettings {
     }
 }
 
-/// A secret setting: never printed (`Debug` shows `<redacted>`).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
+/// A secret setting: never printed (`Debug` and `Display` show `<redacted>`).
+pub use fieldwork_core::config::Secret;
 
 /// Parses `WORKER_QUEUES`: `name[=concurrency]` separated by commas, e.g.
 /// `default=10,email=4,llm`. A name without a number gets `default_concurrency`.

@@ -5,10 +5,11 @@
 use axum::extract::State;
 use fieldwork_core::actions::{self, ActionOutcome, ActionRequest};
 
+use crate::auth::AuthUser;
 use crate::envelope::Data;
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, AuthUser};
-use crate::openapi::{Success, WriteErrors};
+use crate::extract::ApiJson;
+use crate::schemas::{Success, WriteErrors};
 use crate::state::AppState;
 
 /// Run a domain action. The request body is one of the variants below (one per action); the

@@ -4,10 +4,11 @@ use axum::extract::State;
 use fieldwork_core::audit::{self, AuditEntry, AuditFilter};
 use fieldwork_core::pagination::{ListParams, Page};
 
+use crate::auth::AuthUser;
 use crate::envelope::Data;
 use crate::error::ApiResult;
-use crate::extract::{ApiQuery, AuthUser, IdPath};
-use crate::openapi::{ListQuery, ReadErrors, Success};
+use crate::extract::{ApiQuery, IdPath};
+use crate::schemas::{ListQuery, ReadErrors, Success};
 use crate::state::AppState;
 
 /// The tenant's audit entries, oldest first.

@@ -11,11 +11,12 @@ use fieldwork_core::ErrorCode;
 use fieldwork_core::auth::{self, LoginAttempt, LoginInput, RegisterInput, User, UserPatch};
 use serde_json::json;
 
+use crate::auth::{AuthUser, SESSION_COOKIE};
 use crate::client_ip::ClientIp;
 use crate::envelope::{Created, Data};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::{ApiJson, AuthUser, SESSION_COOKIE};
-use crate::openapi::{AuthErrors, LoggedOut, LoginData, Success, WriteErrors};
+use crate::extract::ApiJson;
+use crate::schemas::{AuthErrors, LoggedOut, LoginData, Success, WriteErrors};
 use crate::state::AppState;
 
 /// Create an account (one per business).

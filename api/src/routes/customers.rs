@@ -6,10 +6,11 @@ use fieldwork_core::customers::{self, Customer, CustomerCreate, CustomerPatch};
 use fieldwork_core::pagination::{ListParams, Page};
 use serde_json::{Value, json};
 
+use crate::auth::AuthUser;
 use crate::envelope::{Created, Data};
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, ApiQuery, AuthUser, IdPath};
-use crate::openapi::{Deleted, ListQuery, ReadErrors, Success, WriteErrors};
+use crate::extract::{ApiJson, ApiQuery, IdPath};
+use crate::schemas::{Deleted, ListQuery, ReadErrors, Success, WriteErrors};
 use crate::state::AppState;
 
 /// List customers (archived ones included, with `archived_at` set), or search them with `q`.

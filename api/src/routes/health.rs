@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::envelope::Data;
 use crate::error::{ApiError, ApiResult};
-use crate::openapi::{ErrorEnvelope, Status, Success};
+use crate::schemas::{ErrorEnvelope, Status, Success};
 use crate::state::AppState;
 
 /// Longest `/readyz` waits for the database before answering 503.

@@ -5,10 +5,11 @@ use fieldwork_core::pagination::{ListParams, Page};
 use fieldwork_core::products::{self, Product, ProductCreate, ProductPatch};
 use serde_json::{Value, json};
 
+use crate::auth::AuthUser;
 use crate::envelope::{Created, Data};
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, ApiQuery, AuthUser, IdPath};
-use crate::openapi::{Deleted, ListQuery, ReadErrors, Success, WriteErrors};
+use crate::extract::{ApiJson, ApiQuery, IdPath};
+use crate::schemas::{Deleted, ListQuery, ReadErrors, Success, WriteErrors};
 use crate::state::AppState;
 
 /// List live products in creation order.

@@ -6,10 +6,11 @@ use fieldwork_core::pagination::{ListParams, Page};
 use fieldwork_core::tickets::{self, Ticket, TicketCreate, TicketFilter, TicketPatch, Week};
 use serde_json::{Value, json};
 
+use crate::auth::AuthUser;
 use crate::envelope::{Created, Data};
 use crate::error::ApiResult;
-use crate::extract::{ApiJson, ApiQuery, AuthUser, IdPath};
-use crate::openapi::{Deleted, ListFilter, ListQuery, ReadErrors, Success, WriteErrors};
+use crate::extract::{ApiJson, ApiQuery, IdPath};
+use crate::schemas::{Deleted, ListFilter, ListQuery, ReadErrors, Success, WriteErrors};
 use crate::state::AppState;
 
 /// List live tickets in creation order.

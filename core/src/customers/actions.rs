@@ -8,14 +8,14 @@ use sqlx::PgConnection;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::service::{NOT_FOUND, fetch};
 use super::{Customer, CustomerEvent, CustomerState, columns};
 use crate::audit::{self, AuditAction, compute_changes, snapshot};
+use crate::entity::{self, Entity, Lock};
 use crate::error::{Error, Result};
 use crate::fields::{self, Checker, JsonInput};
 use crate::ids::Actor;
+use crate::lifecycle::transition;
 use crate::messages::flows;
-use crate::state::transition;
 
 const REASON_MAX: usize = 500;
 
@@ -49,9 +49,7 @@ pub async fn archive(
         fields::optional_text(v, REASON_MAX, true)
     });
     c.finish()?;
-    let current = fetch(conn, input.customer_id, true)
-        .await?
-        .ok_or(NOT_FOUND)?;
+    let current = entity::get::<Customer>(conn, input.customer_id, Lock::ForUpdate).await?;
     if current.state() == CustomerState::Archived {
         return Err(Error::CustomerArchived);
     }
@@ -77,9 +75,7 @@ pub async fn restore(
     actor: &Actor,
     input: RestoreCustomer,
 ) -> Result<Customer> {
-    let current = fetch(conn, input.customer_id, true)
-        .await?
-        .ok_or(NOT_FOUND)?;
+    let current = entity::get::<Customer>(conn, input.customer_id, Lock::ForUpdate).await?;
     transition(current.state(), CustomerEvent::Restore)?;
     let updated: Customer = sqlx::query_as(concat!(
         "UPDATE customers SET archived_at = NULL, archived_reason = NULL
@@ -107,7 +103,7 @@ pub async fn lock_for_new_work(conn: &mut PgConnection, id: Uuid) -> Result<Cust
     .bind(id)
     .fetch_optional(&mut *conn)
     .await?
-    .ok_or(NOT_FOUND)?;
+    .ok_or(Customer::NOT_FOUND)?;
     if customer.archived_at.is_some() {
         return Err(Error::CustomerArchived);
     }
@@ -123,7 +119,7 @@ pub async fn merge_attributes(
     confirmed: Map<String, Value>,
     action: &'static str,
 ) -> Result<Customer> {
-    let current = fetch(conn, id, true).await?.ok_or(NOT_FOUND)?;
+    let current = entity::get::<Customer>(conn, id, Lock::ForUpdate).await?;
     if current.archived_at.is_some() {
         return Err(Error::CustomerArchived);
     }

@@ -7,7 +7,7 @@ mod service;
 pub use actions::{
     ArchiveCustomer, RestoreCustomer, archive, lock_for_new_work, merge_attributes, restore,
 };
-pub use service::{LIST_SQL, create, delete, get, list, search, update};
+pub use service::{create, delete, get, list, search, update};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::error::Result;
 use crate::fields::{self, Checker, Email, FieldError, JsonInput, Patch, TimeZone};
-use crate::state::{Event, StateMachine};
+use crate::lifecycle::{Event, StateMachine};
 
 /// A customer as clients see it. Soft-deleted customers are never returned; archived ones are,
 /// with `archived_at` set.
@@ -113,6 +113,9 @@ macro_rules! columns {
     };
 }
 pub(crate) use columns;
+
+crate::entity::entity!(Customer, table: "customers", audit: "customer", not_found: "customer not found",
+    columns: columns!());
 
 const NAME_MAX: usize = 100;
 const ADDRESS_MAX: usize = 500;

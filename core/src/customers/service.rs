@@ -2,18 +2,18 @@
 //! row-level security limits it to the caller's rows; writes are audited in that transaction.
 
 use serde_json::Value;
-use sqlx::PgConnection;
+use sqlx::postgres::PgArguments;
+use sqlx::query::QueryAs;
+use sqlx::{PgConnection, Postgres};
 use uuid::Uuid;
 
 use super::{Customer, CustomerCreate, CustomerPatch, CustomerValues, columns};
-use crate::audit::{self, AuditAction, compute_changes, snapshot};
+use crate::entity::{self, Entity, Lock};
 use crate::error::{Error, Result};
 use crate::fields::TimeZone;
 use crate::ids::{Actor, new_id};
 use crate::messages::flows;
 use crate::pagination::{Cursor, ListParams, Page};
-
-pub(super) const NOT_FOUND: Error = Error::NotFound("customer not found");
 
 /// Creates a customer and its `create` audit row.
 pub async fn create(
@@ -22,83 +22,26 @@ pub async fn create(
     input: CustomerCreate,
 ) -> Result<Customer> {
     let v = input.parse()?;
-    let customer: Customer = sqlx::query_as(concat!(
+    let insert = sqlx::query_as(concat!(
         "INSERT INTO customers (id, user_id, first_name, last_name, email, phone, address, timezone, notes, attributes, email_opt_out)
          VALUES ($1, app_current_user_id(), $2, $3, $4, $5, $6, $7, $8, $9, $10)
          RETURNING ",
         columns!()
     ))
-    .bind(new_id())
-    .bind(&v.first_name)
-    .bind(&v.last_name)
-    .bind(v.email.as_ref().map(|e| e.as_str()))
-    .bind(&v.phone)
-    .bind(&v.address)
-    .bind(v.timezone.as_ref().map(TimeZone::name))
-    .bind(&v.notes)
-    .bind(Value::Object(v.attributes.clone()))
-    .bind(v.email_opt_out)
-    .fetch_one(&mut *conn)
-    .await?;
-    let changes = compute_changes(&Value::Null, &snapshot(&customer)?);
-    audit::log_change(
-        conn,
-        actor,
-        "customer",
-        customer.id,
-        AuditAction::Create,
-        changes,
-    )
-    .await?;
+    .bind(new_id());
+    let customer = bind_values(insert, &v).fetch_one(&mut *conn).await?;
+    entity::log_created(conn, actor, &customer).await?;
     Ok(customer)
 }
 
 /// A live (not deleted) customer of the current tenant.
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Customer> {
-    fetch(conn, id, false).await?.ok_or(NOT_FOUND)
+    entity::get(conn, id, Lock::Read).await
 }
-
-pub(super) async fn fetch(
-    conn: &mut PgConnection,
-    id: Uuid,
-    for_update: bool,
-) -> Result<Option<Customer>> {
-    let sql = if for_update {
-        concat!(
-            "SELECT ",
-            columns!(),
-            " FROM customers WHERE user_id = app_current_user_id() AND id = $1 AND deleted_at IS NULL FOR UPDATE"
-        )
-    } else {
-        concat!(
-            "SELECT ",
-            columns!(),
-            " FROM customers WHERE user_id = app_current_user_id() AND id = $1 AND deleted_at IS NULL"
-        )
-    };
-    Ok(sqlx::query_as(sql).bind(id).fetch_optional(conn).await?)
-}
-
-/// A page of the tenant's live customers after `$1`: keyset on `(user_id, id)`.
-pub const LIST_SQL: &str = concat!(
-    "SELECT ",
-    columns!(),
-    " FROM customers
-      WHERE user_id = app_current_user_id() AND id > $1 AND deleted_at IS NULL
-      ORDER BY user_id, id LIMIT $2"
-);
 
 /// Live customers in creation order.
 pub async fn list(conn: &mut PgConnection, params: &ListParams) -> Result<Page<Customer>> {
-    let after = Cursor::keyset_start(params.cursor)?;
-    // The tenant stated and the keyset on (user_id, id): a range scan of the tenant's unique
-    // index, the same plan for every page and every tenant size (docs/ARCHITECTURE.md).
-    let rows: Vec<Customer> = sqlx::query_as(LIST_SQL)
-        .bind(after)
-        .bind(params.fetch_limit())
-        .fetch_all(conn)
-        .await?;
-    Ok(Page::from_rows(rows, params.limit, |c| Cursor::After(c.id)))
+    entity::page(conn, params).await
 }
 
 #[derive(sqlx::FromRow)]
@@ -173,16 +116,13 @@ pub async fn update(
     patch: CustomerPatch,
 ) -> Result<Customer> {
     // Lock the row so concurrent patches apply one after the other, each seeing the last.
-    let current = fetch(conn, id, true).await?.ok_or(NOT_FOUND)?;
+    let current: Customer = entity::get(conn, id, Lock::ForUpdate).await?;
     let values = patch.apply(&current)?;
     if current.archived_at.is_some() {
         return Err(Error::CustomerArchived);
     }
     let updated = write(conn, id, &values).await?;
-    let changes = compute_changes(&snapshot(&current)?, &snapshot(&updated)?);
-    if !changes.is_empty() {
-        audit::log_change(conn, actor, "customer", id, AuditAction::Update, changes).await?;
-    }
+    entity::log_updated(conn, actor, &current, &updated).await?;
     if updated.email_opt_out && !current.email_opt_out {
         flows::cancel_customer_messages(conn, actor, id).await?;
     }
@@ -191,7 +131,7 @@ pub async fn update(
 
 /// Writes every writable column: the whitelist of what an update may touch.
 async fn write(conn: &mut PgConnection, id: Uuid, v: &CustomerValues) -> Result<Customer> {
-    sqlx::query_as(concat!(
+    let update = sqlx::query_as(concat!(
         "UPDATE customers
             SET first_name = $2, last_name = $3, email = $4, phone = $5, address = $6,
                 timezone = $7, notes = $8, attributes = $9, email_opt_out = $10,
@@ -202,36 +142,34 @@ async fn write(conn: &mut PgConnection, id: Uuid, v: &CustomerValues) -> Result<
           RETURNING ",
         columns!()
     ))
-    .bind(id)
-    .bind(&v.first_name)
-    .bind(&v.last_name)
-    .bind(v.email.as_ref().map(|e| e.as_str()))
-    .bind(&v.phone)
-    .bind(&v.address)
-    .bind(v.timezone.as_ref().map(TimeZone::name))
-    .bind(&v.notes)
-    .bind(Value::Object(v.attributes.clone()))
-    .bind(v.email_opt_out)
-    .fetch_optional(conn)
-    .await?
-    .ok_or(NOT_FOUND)
+    .bind(id);
+    bind_values(update, v)
+        .fetch_optional(conn)
+        .await?
+        .ok_or(Customer::NOT_FOUND)
 }
 
-/// Soft delete: the row stays (for the audit trail and references) but is never shown again.
+/// Binds `$2` to `$10`: the writable columns, in the order both the INSERT and the UPDATE
+/// name them.
+fn bind_values<'q>(query: CustomerQuery<'q>, v: &'q CustomerValues) -> CustomerQuery<'q> {
+    query
+        .bind(&v.first_name)
+        .bind(&v.last_name)
+        .bind(v.email.as_ref().map(|e| e.as_str()))
+        .bind(&v.phone)
+        .bind(&v.address)
+        .bind(v.timezone.as_ref().map(TimeZone::name))
+        .bind(&v.notes)
+        .bind(Value::Object(v.attributes.clone()))
+        .bind(v.email_opt_out)
+}
+
+type CustomerQuery<'q> = QueryAs<'q, Postgres, Customer, PgArguments>;
+
+/// Soft delete: the row stays (for the audit trail and references) but is never shown again;
+/// its pending messages are cancelled.
 pub async fn delete(conn: &mut PgConnection, actor: &Actor, id: Uuid) -> Result<()> {
-    let deleted_at: Option<chrono::DateTime<chrono::Utc>> = sqlx::query_scalar(
-        "UPDATE customers SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING deleted_at",
-    )
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let deleted_at = deleted_at.ok_or(NOT_FOUND)?;
-    let mut changes = serde_json::Map::new();
-    changes.insert(
-        "deleted_at".to_owned(),
-        serde_json::json!({ "old": null, "new": deleted_at }),
-    );
-    audit::log_change(conn, actor, "customer", id, AuditAction::Delete, changes).await?;
+    entity::soft_delete::<Customer>(conn, actor, id).await?;
     flows::cancel_customer_messages(conn, actor, id).await?;
     Ok(())
 }

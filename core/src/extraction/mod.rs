@@ -19,7 +19,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::state::{Event, StateMachine};
+use crate::lifecycle::{Event, StateMachine};
 
 /// The categories (a unit test keeps this list and the schema in step).
 pub const CATEGORIES: [&str; 8] = [

@@ -11,11 +11,12 @@ use uuid::Uuid;
 use super::service::load;
 use super::{Invoice, InvoiceEvent};
 use crate::audit::{self, AuditAction, compute_changes, snapshot};
+use crate::entity::Lock;
 use crate::error::{Error, Result};
 use crate::fields::{self, Checker, JsonInput};
 use crate::ids::Actor;
+use crate::lifecycle::transition;
 use crate::messages::flows;
-use crate::state::transition;
 use crate::values;
 
 /// Payload of `invoice.send`.
@@ -53,7 +54,7 @@ async fn audited(
     before: &Invoice,
     action: &'static str,
 ) -> Result<Invoice> {
-    let after = load(conn, before.id, false).await?;
+    let after = load(conn, before.id, Lock::Read).await?;
     let changes = compute_changes(&snapshot(before)?, &snapshot(&after)?);
     audit::log_change(
         conn,
@@ -70,7 +71,7 @@ async fn audited(
 /// Marks a draft with at least one item as sent (`sent_at` = now), emails it to the customer
 /// and schedules a payment reminder before it is due (`messages::flows`).
 pub async fn send(conn: &mut PgConnection, actor: &Actor, input: InvoiceRef) -> Result<Invoice> {
-    let current = load(conn, input.invoice_id, true).await?;
+    let current = load(conn, input.invoice_id, Lock::ForUpdate).await?;
     let status = transition(current.status, InvoiceEvent::Send)?;
     if current.items.is_empty() {
         return Err(Error::InvalidState(
@@ -96,7 +97,7 @@ pub async fn mark_paid(
     let mut c = Checker::new();
     let paid_at = c.check_opt("paid_at", input.paid_at, |v| values::timestamp(v).map(Some));
     c.finish()?;
-    let current = load(conn, input.invoice_id, true).await?;
+    let current = load(conn, input.invoice_id, Lock::ForUpdate).await?;
     let status = transition(current.status, InvoiceEvent::MarkPaid)?;
     sqlx::query("UPDATE invoices SET status = $2, paid_at = coalesce($3, now()) WHERE id = $1")
         .bind(current.id)
@@ -116,7 +117,7 @@ pub async fn void(conn: &mut PgConnection, actor: &Actor, input: VoidInvoice) ->
         fields::optional_text(v, 500, true)
     });
     c.finish()?;
-    let current = load(conn, input.invoice_id, true).await?;
+    let current = load(conn, input.invoice_id, Lock::ForUpdate).await?;
     let status = transition(current.status, InvoiceEvent::Void)?;
     sqlx::query(
         "UPDATE invoices SET status = $2, voided_at = now(), void_reason = $3 WHERE id = $1",

@@ -8,9 +8,7 @@ mod service;
 
 pub use actions::{InvoiceRef, MarkInvoicePaid, VoidInvoice, mark_paid, send, void};
 pub use items::{ITEMS_OF_SQL, InvoiceItem, InvoiceItemInput};
-pub use service::{
-    InvoiceFilter, LIST_BY_CUSTOMER_SQL, LIST_SQL, create, delete, get, list, update,
-};
+pub use service::{InvoiceFilter, create, delete, get, list, update};
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -19,7 +17,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::fields::{JsonInput, Patch};
-use crate::state::{Event, StateMachine};
+use crate::lifecycle::{Event, StateMachine};
 use crate::values::text_enum;
 
 /// An invoice as clients see it, with its items. Money is a decimal string; `total` is the
@@ -56,7 +54,11 @@ macro_rules! columns {
         "id, user_id, customer_id, ticket_id, number, status, currency, total, notes, due_at, sent_at, paid_at, voided_at, void_reason, created_at, updated_at"
     };
 }
-pub(crate) use columns;
+
+crate::entity::entity!(Invoice, table: "invoices", audit: "invoice", not_found: "invoice not found",
+    columns: columns!());
+crate::entity::customer_record!(Invoice, table: "invoices", status: InvoiceStatus,
+    expected: "must be an invoice status such as sent", columns: columns!());
 
 /// Where an invoice stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -211,7 +213,7 @@ impl JsonInput for InvoicePatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::transition;
+    use crate::lifecycle::transition;
 
     #[test]
     fn status_text_matches_serde() {

@@ -5,23 +5,20 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use serde_json::{Map, Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::items::{self, ItemDraft};
-use super::{Invoice, InvoiceCreate, InvoiceEvent, InvoicePatch, InvoiceStatus, columns};
-use crate::audit::{self, AuditAction, compute_changes, snapshot};
+use super::{Invoice, InvoiceCreate, InvoiceEvent, InvoicePatch, InvoiceStatus};
+use crate::entity::{self, CustomerStatusFilter, Lock};
 use crate::error::{Error, Result, on_foreign_key};
 use crate::fields::{self, Checker, Patch};
 use crate::ids::{Actor, new_id};
-use crate::pagination::{Cursor, ListParams, Page, query_param, uuid_param};
-use crate::state::transition;
+use crate::lifecycle::transition;
+use crate::pagination::{ListParams, Page};
 use crate::{customers, tickets, values};
 
-pub(super) const NOT_FOUND: Error = Error::NotFound("invoice not found");
 const NOTES_MAX: usize = 5000;
 
 fn notes(v: String) -> Result<Option<String>, fields::FieldError> {
@@ -77,9 +74,8 @@ pub async fn create(
         _ => on_foreign_key("invoices_customer_fkey", e, "customer not found"),
     })?;
     items::replace(conn, id, &items).await?;
-    let invoice = load(conn, id, false).await?;
-    let changes = compute_changes(&Value::Null, &snapshot(&invoice)?);
-    audit::log_change(conn, actor, "invoice", id, AuditAction::Create, changes).await?;
+    let invoice = load(conn, id, Lock::Read).await?;
+    entity::log_created(conn, actor, &invoice).await?;
     Ok(invoice)
 }
 
@@ -98,77 +94,18 @@ async fn next_number(conn: &mut PgConnection) -> Result<String> {
 
 /// A live invoice of the current tenant, with its items.
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Invoice> {
-    load(conn, id, false).await
+    load(conn, id, Lock::Read).await
 }
 
-/// Reads a live invoice and its items (locking the invoice row when `for_update`).
-pub(super) async fn load(conn: &mut PgConnection, id: Uuid, for_update: bool) -> Result<Invoice> {
-    let sql = if for_update {
-        concat!(
-            "SELECT ",
-            columns!(),
-            " FROM invoices WHERE id = $1 AND deleted_at IS NULL FOR UPDATE"
-        )
-    } else {
-        concat!(
-            "SELECT ",
-            columns!(),
-            " FROM invoices WHERE id = $1 AND deleted_at IS NULL"
-        )
-    };
-    let mut invoice: Invoice = sqlx::query_as(sql)
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(NOT_FOUND)?;
+/// Reads a live invoice and its items (`lock` applies to the invoice row).
+pub(super) async fn load(conn: &mut PgConnection, id: Uuid, lock: Lock) -> Result<Invoice> {
+    let mut invoice: Invoice = entity::get(conn, id, lock).await?;
     invoice.items = items::of(conn, &[id]).await?;
     Ok(invoice)
 }
 
 /// Optional filters of `GET /api/data/invoices`: `customer_id`, `status`.
-#[derive(Debug, Clone, Default)]
-pub struct InvoiceFilter {
-    pub customer_id: Option<Uuid>,
-    pub status: Option<InvoiceStatus>,
-}
-
-impl InvoiceFilter {
-    pub fn from_query(query: &HashMap<String, String>) -> Result<InvoiceFilter> {
-        let customer_id = uuid_param(query, "customer_id")?;
-        let status = query_param(
-            query,
-            "status",
-            InvoiceStatus::parse,
-            "must be an invoice status such as sent",
-        )?;
-        Ok(InvoiceFilter {
-            customer_id,
-            status,
-        })
-    }
-}
-
-/// A page of the tenant's live invoices after `$1`, optionally in status `$3`; `$2` (the
-/// customer filter) is null. Keyset on the tenant's `(user_id, id)` index.
-pub const LIST_SQL: &str = concat!(
-    "SELECT ",
-    columns!(),
-    " FROM invoices
-              WHERE user_id = app_current_user_id() AND id > $1 AND $2::uuid IS NULL
-                AND deleted_at IS NULL AND ($3::text IS NULL OR status = $3)
-              ORDER BY user_id, id LIMIT $4"
-);
-
-/// A page of one customer's (`$2`) live invoices after `$1`, optionally in status `$3`. Keyset
-/// on the tenant's `(user_id, customer_id, id)` index.
-pub const LIST_BY_CUSTOMER_SQL: &str = concat!(
-    "SELECT ",
-    columns!(),
-    " FROM invoices
-              WHERE user_id = app_current_user_id() AND customer_id = $2 AND id > $1
-                AND deleted_at IS NULL AND ($3::text IS NULL OR status = $3)
-              ORDER BY user_id, customer_id, id LIMIT $4"
-);
+pub type InvoiceFilter = CustomerStatusFilter<InvoiceStatus>;
 
 /// Live invoices with their items, in creation order.
 pub async fn list(
@@ -176,23 +113,7 @@ pub async fn list(
     filter: &InvoiceFilter,
     params: &ListParams,
 ) -> Result<Page<Invoice>> {
-    let after = Cursor::keyset_start(params.cursor)?;
-    // The tenant stated and a keyset on one of its indexes, (user_id, id) or — for one
-    // customer's rows — (user_id, customer_id, id): an index range scan whatever the
-    // statistics say, the same cost for the first and the thousandth page.
-    let sql = if filter.customer_id.is_some() {
-        LIST_BY_CUSTOMER_SQL
-    } else {
-        LIST_SQL
-    };
-    let rows: Vec<Invoice> = sqlx::query_as(sql)
-        .bind(after)
-        .bind(filter.customer_id)
-        .bind(filter.status.map(InvoiceStatus::as_str))
-        .bind(params.fetch_limit())
-        .fetch_all(&mut *conn)
-        .await?;
-    let mut page = Page::from_rows(rows, params.limit, |i| Cursor::After(i.id));
+    let mut page: Page<Invoice> = entity::filtered_page(&mut *conn, filter, params).await?;
     let ids: Vec<Uuid> = page.items.iter().map(|i| i.id).collect();
     let mut by_invoice: HashMap<Uuid, Vec<items::InvoiceItem>> = HashMap::new();
     for item in items::of(conn, &ids).await? {
@@ -212,7 +133,7 @@ pub async fn update(
     id: Uuid,
     patch: InvoicePatch,
 ) -> Result<Invoice> {
-    let current = load(conn, id, true).await?;
+    let current = load(conn, id, Lock::ForUpdate).await?;
     let mut c = Checker::new();
     let touches_items =
         !matches!(patch.items, Patch::Absent) || !matches!(patch.currency, Patch::Absent);
@@ -258,29 +179,14 @@ pub async fn update(
     .bind(total)
     .execute(&mut *conn)
     .await?;
-    let updated = load(conn, id, false).await?;
-    let changes = compute_changes(&snapshot(&current)?, &snapshot(&updated)?);
-    if !changes.is_empty() {
-        audit::log_change(conn, actor, "invoice", id, AuditAction::Update, changes).await?;
-    }
+    let updated = load(conn, id, Lock::Read).await?;
+    entity::log_updated(conn, actor, &current, &updated).await?;
     Ok(updated)
 }
 
 /// Soft delete of a draft; anything already sent is voided instead (`INVALID_STATE`).
 pub async fn delete(conn: &mut PgConnection, actor: &Actor, id: Uuid) -> Result<()> {
-    let current = load(conn, id, true).await?;
+    let current = load(conn, id, Lock::ForUpdate).await?;
     transition(current.status, InvoiceEvent::Delete)?;
-    let deleted_at: DateTime<Utc> = sqlx::query_scalar(
-        "UPDATE invoices SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING deleted_at",
-    )
-    .bind(id)
-    .fetch_one(&mut *conn)
-    .await?;
-    let mut changes = Map::new();
-    changes.insert(
-        "deleted_at".to_owned(),
-        json!({ "old": null, "new": deleted_at }),
-    );
-    audit::log_change(conn, actor, "invoice", id, AuditAction::Delete, changes).await?;
-    Ok(())
+    entity::soft_delete::<Invoice>(conn, actor, id).await
 }

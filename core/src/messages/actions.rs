@@ -9,13 +9,14 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::job::{cancel_send, reschedule_send};
-use super::service::{NOT_FOUND, fetch, insert};
+use super::service::insert;
 use super::{MessageCreate, MessageEvent, MessageType, ScheduledMessage, columns};
 use crate::audit::{self, AuditAction, compute_changes, snapshot};
+use crate::entity::{self, Lock};
 use crate::error::Result;
 use crate::fields::JsonInput;
 use crate::ids::Actor;
-use crate::state::transition;
+use crate::lifecycle::transition;
 
 /// Payload of `message.schedule_custom`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -65,9 +66,7 @@ pub async fn cancel(
     actor: &Actor,
     input: MessageRef,
 ) -> Result<ScheduledMessage> {
-    let current = fetch(conn, input.message_id, true)
-        .await?
-        .ok_or(NOT_FOUND)?;
+    let current = entity::get::<ScheduledMessage>(conn, input.message_id, Lock::ForUpdate).await?;
     cancel_message(conn, actor, &current, "cancel").await
 }
 
@@ -99,9 +98,7 @@ pub async fn send_now(
     actor: &Actor,
     input: MessageRef,
 ) -> Result<ScheduledMessage> {
-    let current = fetch(conn, input.message_id, true)
-        .await?
-        .ok_or(NOT_FOUND)?;
+    let current = entity::get::<ScheduledMessage>(conn, input.message_id, Lock::ForUpdate).await?;
     transition(current.status, MessageEvent::SendNow)?;
     let updated: ScheduledMessage = sqlx::query_as(concat!(
         "UPDATE scheduled_messages SET scheduled_for = now(), ignore_quiet_hours = true

@@ -25,9 +25,7 @@ pub use actions::{MessageRef, ScheduleCustomMessage, cancel, schedule_custom, se
 pub use flows::schedule_service_reminder;
 pub use job::{SendMessage, send_job_key};
 pub use render::{Preview, RenderedEmail, preview};
-pub use service::{
-    LIST_BY_CUSTOMER_SQL, LIST_SQL, MessageFilter, create, delete, get, list, update,
-};
+pub use service::{MessageFilter, create, delete, get, list, update};
 pub use settings::MessageSettings;
 
 use chrono::{DateTime, Utc};
@@ -36,7 +34,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::fields::{JsonInput, Patch};
-use crate::state::{Event, StateMachine};
+use crate::lifecycle::{Event, StateMachine};
 use crate::values::text_enum;
 
 /// A scheduled message as clients see it.
@@ -83,6 +81,11 @@ macro_rules! columns {
     };
 }
 pub(crate) use columns;
+
+crate::entity::entity!(ScheduledMessage, table: "scheduled_messages", audit: "scheduled_message", not_found: "message not found",
+    columns: columns!());
+crate::entity::customer_record!(ScheduledMessage, table: "scheduled_messages", status: MessageStatus,
+    expected: "must be a message status such as pending", columns: columns!());
 
 /// The kinds of message (a CHECK constraint guards the column too). Each has its templates in
 /// `templates/email/<type>/`.
@@ -359,7 +362,7 @@ impl JsonInput for MessagePatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::transition;
+    use crate::lifecycle::transition;
 
     #[test]
     fn enum_text_matches_serde() {

@@ -21,7 +21,7 @@ use super::{MessageEvent, MessageStatus, MessageType, ScheduledMessage, SkipReas
 use crate::audit::{self, AuditAction, AuditRecord, compute_changes, snapshot};
 use crate::error::Result;
 use crate::ids::{Actor, UserId};
-use crate::state::transition;
+use crate::lifecycle::transition;
 
 pub use super::revalidate::skip_reason;
 

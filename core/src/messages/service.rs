@@ -3,10 +3,7 @@
 //! the ticket or invoice must belong to that customer. Every write keeps the message's send
 //! job in step (`job`): created with it, moved with it, cancelled with it.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
-use serde_json::{Map, Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
@@ -15,15 +12,14 @@ use super::{
     Channel, MessageCreate, MessageEvent, MessagePatch, MessageStatus, MessageType,
     ScheduledMessage, columns,
 };
-use crate::audit::{self, AuditAction, compute_changes, snapshot};
+use crate::audit::AuditAction;
+use crate::entity::{self, CustomerStatusFilter, Lock};
 use crate::error::{Error, Result};
 use crate::fields::{self, Checker, FieldError, Patch};
 use crate::ids::{Actor, new_id};
-use crate::pagination::{Cursor, ListParams, Page, query_param, uuid_param};
-use crate::state::transition;
+use crate::lifecycle::transition;
+use crate::pagination::{ListParams, Page};
 use crate::{customers, invoices, tickets, values};
-
-pub(super) const NOT_FOUND: Error = Error::NotFound("message not found");
 
 fn subject(v: String) -> Result<String, FieldError> {
     fields::text(v, 1, 200, false)
@@ -145,16 +141,7 @@ pub(super) async fn insert_with(
     .await
     .map_err(missing_reference)?;
     enqueue_send(conn, message.id, message.scheduled_for).await?;
-    let changes = compute_changes(&Value::Null, &snapshot(&message)?);
-    audit::log_change(
-        conn,
-        actor,
-        "scheduled_message",
-        message.id,
-        action,
-        changes,
-    )
-    .await?;
+    entity::log_created_as(conn, actor, &message, action).await?;
     Ok(message)
 }
 
@@ -177,74 +164,11 @@ fn missing_reference(err: sqlx::Error) -> Error {
 
 /// A live message of the current tenant.
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<ScheduledMessage> {
-    fetch(conn, id, false).await?.ok_or(NOT_FOUND)
-}
-
-pub(super) async fn fetch(
-    conn: &mut PgConnection,
-    id: Uuid,
-    for_update: bool,
-) -> Result<Option<ScheduledMessage>> {
-    let sql = if for_update {
-        concat!(
-            "SELECT ",
-            columns!(),
-            " FROM scheduled_messages WHERE id = $1 AND deleted_at IS NULL FOR UPDATE"
-        )
-    } else {
-        concat!(
-            "SELECT ",
-            columns!(),
-            " FROM scheduled_messages WHERE id = $1 AND deleted_at IS NULL"
-        )
-    };
-    Ok(sqlx::query_as(sql).bind(id).fetch_optional(conn).await?)
+    entity::get::<ScheduledMessage>(conn, id, Lock::Read).await
 }
 
 /// Optional filters of `GET /api/data/scheduled_messages`: `customer_id`, `status`.
-#[derive(Debug, Clone, Default)]
-pub struct MessageFilter {
-    pub customer_id: Option<Uuid>,
-    pub status: Option<MessageStatus>,
-}
-
-impl MessageFilter {
-    pub fn from_query(query: &HashMap<String, String>) -> Result<MessageFilter> {
-        let customer_id = uuid_param(query, "customer_id")?;
-        let status = query_param(
-            query,
-            "status",
-            MessageStatus::parse,
-            "must be a message status such as pending",
-        )?;
-        Ok(MessageFilter {
-            customer_id,
-            status,
-        })
-    }
-}
-
-/// A page of the tenant's live scheduled_messages after `$1`, optionally in status `$3`; `$2` (the
-/// customer filter) is null. Keyset on the tenant's `(user_id, id)` index.
-pub const LIST_SQL: &str = concat!(
-    "SELECT ",
-    columns!(),
-    " FROM scheduled_messages
-              WHERE user_id = app_current_user_id() AND id > $1 AND $2::uuid IS NULL
-                AND deleted_at IS NULL AND ($3::text IS NULL OR status = $3)
-              ORDER BY user_id, id LIMIT $4"
-);
-
-/// A page of one customer's (`$2`) live scheduled_messages after `$1`, optionally in status `$3`. Keyset
-/// on the tenant's `(user_id, customer_id, id)` index.
-pub const LIST_BY_CUSTOMER_SQL: &str = concat!(
-    "SELECT ",
-    columns!(),
-    " FROM scheduled_messages
-              WHERE user_id = app_current_user_id() AND customer_id = $2 AND id > $1
-                AND deleted_at IS NULL AND ($3::text IS NULL OR status = $3)
-              ORDER BY user_id, customer_id, id LIMIT $4"
-);
+pub type MessageFilter = CustomerStatusFilter<MessageStatus>;
 
 /// Live messages in creation order, optionally filtered.
 pub async fn list(
@@ -252,23 +176,7 @@ pub async fn list(
     filter: &MessageFilter,
     params: &ListParams,
 ) -> Result<Page<ScheduledMessage>> {
-    let after = Cursor::keyset_start(params.cursor)?;
-    // The tenant stated and a keyset on one of its indexes, (user_id, id) or — for one
-    // customer's rows — (user_id, customer_id, id): an index range scan whatever the
-    // statistics say, the same cost for the first and the thousandth page.
-    let sql = if filter.customer_id.is_some() {
-        LIST_BY_CUSTOMER_SQL
-    } else {
-        LIST_SQL
-    };
-    let rows: Vec<ScheduledMessage> = sqlx::query_as(sql)
-        .bind(after)
-        .bind(filter.customer_id)
-        .bind(filter.status.map(MessageStatus::as_str))
-        .bind(params.fetch_limit())
-        .fetch_all(conn)
-        .await?;
-    Ok(Page::from_rows(rows, params.limit, |m| Cursor::After(m.id)))
+    entity::filtered_page(conn, filter, params).await
 }
 
 /// Changes a pending message's time (and a custom message's subject and body); audits only
@@ -279,7 +187,7 @@ pub async fn update(
     id: Uuid,
     patch: MessagePatch,
 ) -> Result<ScheduledMessage> {
-    let current = fetch(conn, id, true).await?.ok_or(NOT_FOUND)?;
+    let current = entity::get::<ScheduledMessage>(conn, id, Lock::ForUpdate).await?;
     let mut c = Checker::new();
     let scheduled_for = c.patch_required(
         "scheduled_for",
@@ -331,45 +239,15 @@ pub async fn update(
     if updated.scheduled_for != current.scheduled_for {
         reschedule_send(conn, id, updated.scheduled_for).await?;
     }
-    let changes = compute_changes(&snapshot(&current)?, &snapshot(&updated)?);
-    if !changes.is_empty() {
-        audit::log_change(
-            conn,
-            actor,
-            "scheduled_message",
-            id,
-            AuditAction::Update,
-            changes,
-        )
-        .await?;
-    }
+    entity::log_updated(conn, actor, &current, &updated).await?;
     Ok(updated)
 }
 
 /// Soft delete of a pending message; anything the sender has touched is kept as history.
 pub async fn delete(conn: &mut PgConnection, actor: &Actor, id: Uuid) -> Result<()> {
-    let current = fetch(conn, id, true).await?.ok_or(NOT_FOUND)?;
+    let current = entity::get::<ScheduledMessage>(conn, id, Lock::ForUpdate).await?;
     transition(current.status, MessageEvent::Delete)?;
-    let deleted_at: DateTime<Utc> = sqlx::query_scalar(
-        "UPDATE scheduled_messages SET deleted_at = now() WHERE id = $1 RETURNING deleted_at",
-    )
-    .bind(id)
-    .fetch_one(&mut *conn)
-    .await?;
+    entity::soft_delete::<ScheduledMessage>(conn, actor, id).await?;
     cancel_send(conn, id).await?;
-    let mut changes = Map::new();
-    changes.insert(
-        "deleted_at".to_owned(),
-        json!({ "old": null, "new": deleted_at }),
-    );
-    audit::log_change(
-        conn,
-        actor,
-        "scheduled_message",
-        id,
-        AuditAction::Delete,
-        changes,
-    )
-    .await?;
     Ok(())
 }

@@ -1,10 +1,9 @@
 //! The message policy both binaries share: public links and the secret that signs them,
 //! quiet hours, the reminder lead time, the default service interval and each type's catch-up
-//! limit. Parsed from the environment by `config::Config::from_env` (one line naming the
-//! variable on a bad value); tests build it directly.
+//! limit. Read from the command line and environment by `config::args::MessageArgs` (one
+//! line naming the variable on a bad value); tests build it directly.
 
 use std::fmt;
-use std::str::FromStr;
 
 use chrono::{Duration, NaiveTime};
 
@@ -224,49 +223,6 @@ impl Default for MessageSettings {
     }
 }
 
-impl MessageSettings {
-    /// Reads the message variables through `var` (the environment, in production): one error
-    /// line naming the variable when a value is bad.
-    pub fn from_vars(
-        public_base_url: &str,
-        var: impl Fn(&str) -> Option<String>,
-    ) -> Result<MessageSettings, String> {
-        let mut s = MessageSettings {
-            public_base_url: public_base_url.trim_end_matches('/').to_owned(),
-            ..MessageSettings::default()
-        };
-        if let Some(secret) = var("APP_SECRET") {
-            s.app_secret = AppSecret::new(&secret)?;
-        }
-        if let Some(q) = var("QUIET_HOURS") {
-            s.quiet_hours = parse_quiet_hours(&q)?;
-        }
-        if let Some(h) = var("REMINDER_LEAD_HOURS") {
-            let hours = parse_bounded::<i64>("REMINDER_LEAD_HOURS", &h, 1, 24 * 30)?;
-            s.reminder_lead = Duration::hours(hours);
-        }
-        if let Some(d) = var("SERVICE_REMINDER_DAYS") {
-            s.service_reminder_days = parse_bounded("SERVICE_REMINDER_DAYS", &d, 1, 3650)?;
-        }
-        if let Some(spec) = var("MESSAGE_CATCH_UP") {
-            s.catch_up = CatchUpLimits::parse(&spec)?;
-        }
-        Ok(s)
-    }
-}
-
-fn parse_bounded<T>(name: &str, text: &str, min: T, max: T) -> Result<T, String>
-where
-    T: FromStr + PartialOrd + fmt::Display + Copy,
-{
-    match text.trim().parse::<T>() {
-        Ok(v) if v >= min && v <= max => Ok(v),
-        _ => Err(format!(
-            "{name} must be a whole number from {min} to {max}, not {text:?}"
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,27 +257,5 @@ mod tests {
         assert!(CatchUpLimits::parse("custom").is_err());
         assert!(CatchUpLimits::parse("postcard=1h").is_err());
         assert!(CatchUpLimits::parse("custom=1w").is_err());
-    }
-
-    #[test]
-    fn bad_values_name_their_variable() {
-        let vars = |name: &str, value: &str| {
-            let (name, value) = (name.to_owned(), value.to_owned());
-            move |n: &str| (n == name).then(|| value.clone())
-        };
-        for (name, value) in [
-            ("APP_SECRET", "short"),
-            ("QUIET_HOURS", "late"),
-            ("REMINDER_LEAD_HOURS", "0"),
-            ("SERVICE_REMINDER_DAYS", "x"),
-            ("MESSAGE_CATCH_UP", "custom=soon"),
-        ] {
-            let err = MessageSettings::from_vars("http://x", vars(name, value)).unwrap_err();
-            assert!(err.starts_with(name), "{err}");
-        }
-        let s = MessageSettings::from_vars("http://x/", vars("REMINDER_LEAD_HOURS", "2")).unwrap();
-        assert_eq!(s.reminder_lead, Duration::hours(2));
-        assert_eq!(s.public_base_url, "http://x");
-        assert!(s.app_secret.is_ephemeral());
     }
 }

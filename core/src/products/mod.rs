@@ -4,7 +4,7 @@
 
 mod service;
 
-pub use service::{LIST_SQL, create, delete, get, get_for_invoice, list, update};
+pub use service::{create, delete, get, get_for_invoice, list, update};
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
@@ -38,6 +38,9 @@ macro_rules! columns {
     };
 }
 pub(crate) use columns;
+
+crate::entity::entity!(Product, table: "products", audit: "product", not_found: "product not found",
+    columns: columns!());
 
 const NAME_MAX: usize = 200;
 const DESCRIPTION_MAX: usize = 5000;

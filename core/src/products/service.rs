@@ -2,17 +2,14 @@
 //! caller's rows); writes are audited in that transaction. A SKU clash is `CONFLICT`.
 
 use rust_decimal::Decimal;
-use serde_json::{Map, Value, json};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::{Product, ProductCreate, ProductPatch, ProductValues, columns};
-use crate::audit::{self, AuditAction, compute_changes, snapshot};
+use crate::entity::{self, Entity, Lock};
 use crate::error::{Error, Result, on_constraint};
 use crate::ids::{Actor, new_id};
-use crate::pagination::{Cursor, ListParams, Page};
-
-const NOT_FOUND: Error = Error::NotFound("product not found");
+use crate::pagination::{ListParams, Page};
 
 fn sku_taken(err: sqlx::Error) -> Error {
     on_constraint("products_sku_key", err, || {
@@ -42,22 +39,13 @@ pub async fn create(
     .fetch_one(&mut *conn)
     .await
     .map_err(sku_taken)?;
-    let changes = compute_changes(&Value::Null, &snapshot(&product)?);
-    audit::log_change(
-        conn,
-        actor,
-        "product",
-        product.id,
-        AuditAction::Create,
-        changes,
-    )
-    .await?;
+    entity::log_created(conn, actor, &product).await?;
     Ok(product)
 }
 
 /// A live product of the current tenant.
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Product> {
-    fetch(conn, id, false).await?.ok_or(NOT_FOUND)
+    entity::get(conn, id, Lock::Read).await
 }
 
 /// What an invoice item copies from its product: name and price, if the product is live and
@@ -67,49 +55,16 @@ pub async fn get_for_invoice(
     id: Uuid,
     field: &str,
 ) -> Result<(String, Decimal)> {
-    let product = fetch(conn, id, false).await?.ok_or(NOT_FOUND)?;
+    let product = get(conn, id).await?;
     if !product.is_active {
         return Err(Error::field(field, "is an inactive product"));
     }
     Ok((product.name, product.price))
 }
 
-async fn fetch(conn: &mut PgConnection, id: Uuid, for_update: bool) -> Result<Option<Product>> {
-    let sql = if for_update {
-        concat!(
-            "SELECT ",
-            columns!(),
-            " FROM products WHERE id = $1 AND deleted_at IS NULL FOR UPDATE"
-        )
-    } else {
-        concat!(
-            "SELECT ",
-            columns!(),
-            " FROM products WHERE id = $1 AND deleted_at IS NULL"
-        )
-    };
-    Ok(sqlx::query_as(sql).bind(id).fetch_optional(conn).await?)
-}
-
-/// A page of the tenant's live products after `$1`: keyset on `(user_id, id)`.
-pub const LIST_SQL: &str = concat!(
-    "SELECT ",
-    columns!(),
-    " FROM products
-      WHERE user_id = app_current_user_id() AND id > $1 AND deleted_at IS NULL
-      ORDER BY user_id, id LIMIT $2"
-);
-
 /// Live products in creation order.
 pub async fn list(conn: &mut PgConnection, params: &ListParams) -> Result<Page<Product>> {
-    let after = Cursor::keyset_start(params.cursor)?;
-    // Keyset on the tenant's (user_id, id) index: see customers::list.
-    let rows: Vec<Product> = sqlx::query_as(LIST_SQL)
-        .bind(after)
-        .bind(params.fetch_limit())
-        .fetch_all(conn)
-        .await?;
-    Ok(Page::from_rows(rows, params.limit, |p| Cursor::After(p.id)))
+    entity::page(conn, params).await
 }
 
 /// Applies a partial update; audits only the fields that actually changed.
@@ -119,13 +74,10 @@ pub async fn update(
     id: Uuid,
     patch: ProductPatch,
 ) -> Result<Product> {
-    let current = fetch(conn, id, true).await?.ok_or(NOT_FOUND)?;
+    let current: Product = entity::get(conn, id, Lock::ForUpdate).await?;
     let values = patch.apply(&current)?;
     let updated = write(conn, id, &values).await?;
-    let changes = compute_changes(&snapshot(&current)?, &snapshot(&updated)?);
-    if !changes.is_empty() {
-        audit::log_change(conn, actor, "product", id, AuditAction::Update, changes).await?;
-    }
+    entity::log_updated(conn, actor, &current, &updated).await?;
     Ok(updated)
 }
 
@@ -147,23 +99,10 @@ async fn write(conn: &mut PgConnection, id: Uuid, v: &ProductValues) -> Result<P
     .fetch_optional(conn)
     .await
     .map_err(sku_taken)?
-    .ok_or(NOT_FOUND)
+    .ok_or(Product::NOT_FOUND)
 }
 
 /// Soft delete. Invoice items keep pointing at the row; its SKU becomes free again.
 pub async fn delete(conn: &mut PgConnection, actor: &Actor, id: Uuid) -> Result<()> {
-    let deleted_at: Option<chrono::DateTime<chrono::Utc>> = sqlx::query_scalar(
-        "UPDATE products SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING deleted_at",
-    )
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let deleted_at = deleted_at.ok_or(NOT_FOUND)?;
-    let mut changes = Map::new();
-    changes.insert(
-        "deleted_at".to_owned(),
-        json!({ "old": null, "new": deleted_at }),
-    );
-    audit::log_change(conn, actor, "product", id, AuditAction::Delete, changes).await?;
-    Ok(())
+    entity::soft_delete::<Product>(conn, actor, id).await
 }

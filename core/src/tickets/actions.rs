@@ -10,15 +10,15 @@ use sqlx::PgConnection;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::service::{NOT_FOUND, fetch};
 use super::{Ticket, TicketEvent, columns, extraction};
 use crate::audit::{self, AuditAction, compute_changes, snapshot};
 use crate::customers;
+use crate::entity::{self, Entity, Lock};
 use crate::error::Result;
 use crate::fields::{self, Checker, JsonInput};
 use crate::ids::Actor;
+use crate::lifecycle::transition;
 use crate::messages::{MessageSettings, flows};
-use crate::state::transition;
 use crate::values;
 
 /// Payload of `ticket.schedule` (a draft) and `ticket.reschedule` (a scheduled ticket).
@@ -62,7 +62,9 @@ pub struct CloseOutTicket {
 impl JsonInput for CloseOutTicket {}
 
 async fn load(conn: &mut PgConnection, id: Uuid) -> Result<Ticket> {
-    fetch(conn, id, true).await?.ok_or(NOT_FOUND)
+    entity::find::<Ticket>(conn, id, Lock::ForUpdate)
+        .await?
+        .ok_or(Ticket::NOT_FOUND)
 }
 
 async fn audited(

@@ -12,10 +12,10 @@ use sqlx::types::Json;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::service::{NOT_FOUND, fetch};
 use super::{Ticket, TicketEvent, columns};
 use crate::audit::{self, AuditAction, compute_changes, snapshot};
 use crate::customers::{self, Customer};
+use crate::entity::{self, Lock};
 use crate::error::{Error, Result};
 use crate::extraction::schema::{parse_date, parse_duration};
 use crate::extraction::{
@@ -23,8 +23,8 @@ use crate::extraction::{
 };
 use crate::fields::{self, Checker, JsonInput};
 use crate::ids::Actor;
+use crate::lifecycle::transition;
 use crate::messages;
-use crate::state::transition;
 
 /// Payload of `ticket.confirm_attributes`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -69,7 +69,7 @@ pub async fn confirm_attributes(
         }
         None => None,
     };
-    let current = fetch(conn, input.ticket_id, true).await?.ok_or(NOT_FOUND)?;
+    let current = entity::get::<Ticket>(conn, input.ticket_id, Lock::ForUpdate).await?;
     transition(current.status, TicketEvent::ConfirmAttributes)?;
     let event = if edited.is_some() {
         ExtractionEvent::ConfirmEdited
@@ -127,7 +127,7 @@ pub async fn reject_attributes(
         fields::optional_text(v, 500, true)
     });
     c.finish()?;
-    let current = fetch(conn, input.ticket_id, true).await?.ok_or(NOT_FOUND)?;
+    let current = entity::get::<Ticket>(conn, input.ticket_id, Lock::ForUpdate).await?;
     transition(current.status, TicketEvent::RejectAttributes)?;
     let extraction = current.extraction.clone().ok_or_else(|| {
         Error::InvalidState("Ticket has no extracted attributes to reject".into())
@@ -205,7 +205,7 @@ fn due_date(attributes: &Map<String, Value>, ticket: &Ticket) -> Result<Option<N
 mod tests {
     use super::*;
     use crate::extraction::ExtractionStatus;
-    use crate::state::next;
+    use crate::lifecycle::next;
 
     #[test]
     fn only_a_proposal_can_be_confirmed_as_it_is_or_rejected() {

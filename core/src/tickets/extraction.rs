@@ -15,16 +15,16 @@ use sqlx::PgConnection;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::service::fetch;
 use super::{Ticket, columns};
 use crate::audit::{self, AuditAction, compute_changes, snapshot};
+use crate::entity::{self, Lock};
 use crate::error::Result;
 use crate::extraction::{
     Extraction, ExtractionEvent, ExtractionInput, ExtractionStatus, ExtractorInfo,
 };
 use crate::ids::Actor;
+use crate::lifecycle::next;
 use crate::queue::{self, Job, JobOptions, backoff};
-use crate::state::next;
 
 /// Extracts attributes from a ticket's notes. Carries no notes (they are read from the ticket
 /// and never logged), only the hash of the notes it was enqueued for.
@@ -102,7 +102,7 @@ pub async fn extraction_input(
     conn: &mut PgConnection,
     job: &ExtractTicketAttributes,
 ) -> Result<Option<ExtractionInput>> {
-    let Some(ticket) = fetch(conn, job.ticket_id, false).await? else {
+    let Some(ticket) = entity::find::<Ticket>(conn, job.ticket_id, Lock::Read).await? else {
         return Ok(None);
     };
     Ok(current(&ticket, job).map(|notes| ExtractionInput {
@@ -140,7 +140,7 @@ pub async fn store_outcome(
     info: &ExtractorInfo,
     outcome: ExtractionOutcome,
 ) -> Result<bool> {
-    let Some(before) = fetch(conn, job.ticket_id, true).await? else {
+    let Some(before) = entity::find::<Ticket>(conn, job.ticket_id, Lock::ForUpdate).await? else {
         return Ok(false);
     };
     let Some(requested) = before.extraction.clone() else {

@@ -12,10 +12,7 @@ pub use actions::{
     schedule, start,
 };
 pub use attributes::{ConfirmAttributes, RejectAttributes, confirm_attributes, reject_attributes};
-pub use service::{
-    LIST_BY_CUSTOMER_SQL, LIST_SQL, TicketFilter, WEEK_SQL, Week, create, delete, get, list,
-    update, week,
-};
+pub use service::{TicketFilter, WEEK_SQL, Week, create, delete, get, list, update, week};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -26,7 +23,7 @@ use uuid::Uuid;
 use crate::error::Result;
 use crate::extraction::{Extraction, nullable_attributes_schema_ref};
 use crate::fields::{self, Checker, FieldError, JsonInput, Patch};
-use crate::state::{Event, StateMachine, transition};
+use crate::lifecycle::{Event, StateMachine, transition};
 use crate::values::{self, text_enum};
 
 /// A ticket as clients see it.
@@ -64,6 +61,11 @@ macro_rules! columns {
     };
 }
 pub(crate) use columns;
+
+crate::entity::entity!(Ticket, table: "tickets", audit: "ticket", not_found: "ticket not found",
+    columns: columns!());
+crate::entity::customer_record!(Ticket, table: "tickets", status: TicketStatus,
+    expected: "must be a ticket status such as scheduled", columns: columns!());
 
 /// Where a ticket stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -329,7 +331,7 @@ impl TicketPatch {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::next;
+    use crate::lifecycle::next;
 
     #[test]
     fn status_text_matches_serde() {

@@ -2,11 +2,8 @@
 //! only name a live customer of the same tenant (404 otherwise, `CUSTOMER_ARCHIVED` when that
 //! customer is archived); the composite foreign key enforces the tenant part in the database.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Datelike, Days, NaiveDate, Utc};
 use serde::Serialize;
-use serde_json::{Map, Value, json};
 use sqlx::PgConnection;
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -14,16 +11,14 @@ use uuid::Uuid;
 use super::{
     Ticket, TicketCreate, TicketEvent, TicketPatch, TicketStatus, TicketValues, columns, extraction,
 };
-use crate::audit::{self, AuditAction, compute_changes, snapshot};
 use crate::customers;
+use crate::entity::{self, CustomerStatusFilter, Entity, Lock};
 use crate::error::{Error, Result, on_foreign_key};
 use crate::ids::{Actor, new_id};
+use crate::lifecycle::transition;
 use crate::messages::time::{at_local, reader_zone};
 use crate::messages::{MessageSettings, flows};
-use crate::pagination::{Cursor, ListParams, Page, query_param, uuid_param};
-use crate::state::transition;
-
-pub(super) const NOT_FOUND: Error = Error::NotFound("ticket not found");
+use crate::pagination::{ListParams, Page};
 
 /// Creates a ticket (`draft`, or `scheduled` when `scheduled_at` is given) and its audit row;
 /// a scheduled one gets its confirmation and reminder like `ticket.schedule`.
@@ -53,16 +48,7 @@ pub async fn create(
     .fetch_one(&mut *conn)
     .await
     .map_err(|e| on_foreign_key("tickets_customer_fkey", e, "customer not found"))?;
-    let changes = compute_changes(&Value::Null, &snapshot(&ticket)?);
-    audit::log_change(
-        conn,
-        actor,
-        "ticket",
-        ticket.id,
-        AuditAction::Create,
-        changes,
-    )
-    .await?;
+    entity::log_created(conn, actor, &ticket).await?;
     if ticket.scheduled_at.is_some() {
         flows::ticket_booked(conn, actor, settings, &ticket, None).await?;
     }
@@ -71,52 +57,11 @@ pub async fn create(
 
 /// A live ticket of the current tenant.
 pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Ticket> {
-    fetch(conn, id, false).await?.ok_or(NOT_FOUND)
-}
-
-pub(super) async fn fetch(
-    conn: &mut PgConnection,
-    id: Uuid,
-    for_update: bool,
-) -> Result<Option<Ticket>> {
-    let sql = if for_update {
-        concat!(
-            "SELECT ",
-            columns!(),
-            " FROM tickets WHERE id = $1 AND deleted_at IS NULL FOR UPDATE"
-        )
-    } else {
-        concat!(
-            "SELECT ",
-            columns!(),
-            " FROM tickets WHERE id = $1 AND deleted_at IS NULL"
-        )
-    };
-    Ok(sqlx::query_as(sql).bind(id).fetch_optional(conn).await?)
+    entity::get::<Ticket>(conn, id, Lock::Read).await
 }
 
 /// Optional filters of `GET /api/data/tickets`: `customer_id`, `status`.
-#[derive(Debug, Clone, Default)]
-pub struct TicketFilter {
-    pub customer_id: Option<Uuid>,
-    pub status: Option<TicketStatus>,
-}
-
-impl TicketFilter {
-    pub fn from_query(query: &HashMap<String, String>) -> Result<TicketFilter> {
-        let customer_id = uuid_param(query, "customer_id")?;
-        let status = query_param(
-            query,
-            "status",
-            TicketStatus::parse,
-            "must be a ticket status such as scheduled",
-        )?;
-        Ok(TicketFilter {
-            customer_id,
-            status,
-        })
-    }
-}
+pub type TicketFilter = CustomerStatusFilter<TicketStatus>;
 
 /// The tenant's live tickets scheduled in `[$1, $2)`: a range of its
 /// `(user_id, scheduled_at, id)` index.
@@ -129,51 +74,13 @@ pub const WEEK_SQL: &str = concat!(
       ORDER BY user_id, scheduled_at, id"
 );
 
-/// A page of the tenant's live tickets after `$1`, optionally in status `$3`; `$2` (the
-/// customer filter) is null. Keyset on the tenant's `(user_id, id)` index.
-pub const LIST_SQL: &str = concat!(
-    "SELECT ",
-    columns!(),
-    " FROM tickets
-              WHERE user_id = app_current_user_id() AND id > $1 AND $2::uuid IS NULL
-                AND deleted_at IS NULL AND ($3::text IS NULL OR status = $3)
-              ORDER BY user_id, id LIMIT $4"
-);
-
-/// A page of one customer's (`$2`) live tickets after `$1`, optionally in status `$3`. Keyset
-/// on the tenant's `(user_id, customer_id, id)` index.
-pub const LIST_BY_CUSTOMER_SQL: &str = concat!(
-    "SELECT ",
-    columns!(),
-    " FROM tickets
-              WHERE user_id = app_current_user_id() AND customer_id = $2 AND id > $1
-                AND deleted_at IS NULL AND ($3::text IS NULL OR status = $3)
-              ORDER BY user_id, customer_id, id LIMIT $4"
-);
-
 /// Live tickets in creation order, optionally filtered.
 pub async fn list(
     conn: &mut PgConnection,
     filter: &TicketFilter,
     params: &ListParams,
 ) -> Result<Page<Ticket>> {
-    let after = Cursor::keyset_start(params.cursor)?;
-    // The tenant stated and a keyset on one of its indexes, (user_id, id) or — for one
-    // customer's rows — (user_id, customer_id, id): an index range scan whatever the
-    // statistics say, the same cost for the first and the thousandth page.
-    let sql = if filter.customer_id.is_some() {
-        LIST_BY_CUSTOMER_SQL
-    } else {
-        LIST_SQL
-    };
-    let rows: Vec<Ticket> = sqlx::query_as(sql)
-        .bind(after)
-        .bind(filter.customer_id)
-        .bind(filter.status.map(TicketStatus::as_str))
-        .bind(params.fetch_limit())
-        .fetch_all(conn)
-        .await?;
-    Ok(Page::from_rows(rows, params.limit, |t| Cursor::After(t.id)))
+    entity::filtered_page(conn, filter, params).await
 }
 
 /// The week view: seven days from `week_start` (00:00 in the business's time zone, inclusive)
@@ -241,7 +148,7 @@ pub async fn update(
     id: Uuid,
     patch: TicketPatch,
 ) -> Result<Ticket> {
-    let current = fetch(conn, id, true).await?.ok_or(NOT_FOUND)?;
+    let current = entity::get::<Ticket>(conn, id, Lock::ForUpdate).await?;
     let event = if current.status == TicketStatus::Completed && patch.only_notes() {
         TicketEvent::EditNotes
     } else {
@@ -254,10 +161,7 @@ pub async fn update(
     if event == TicketEvent::EditNotes && updated.technician_notes != current.technician_notes {
         updated = extraction::request(conn, updated).await?;
     }
-    let changes = compute_changes(&snapshot(&current)?, &snapshot(&updated)?);
-    if !changes.is_empty() {
-        audit::log_change(conn, actor, "ticket", id, AuditAction::Update, changes).await?;
-    }
+    entity::log_updated(conn, actor, &current, &updated).await?;
     Ok(updated)
 }
 
@@ -276,24 +180,12 @@ async fn write(conn: &mut PgConnection, id: Uuid, v: &TicketValues) -> Result<Ti
     .bind(&v.technician_notes)
     .fetch_optional(conn)
     .await?
-    .ok_or(NOT_FOUND)
+    .ok_or(Ticket::NOT_FOUND)
 }
 
 /// Soft delete, in any state: invoices and messages keep pointing at the row.
 pub async fn delete(conn: &mut PgConnection, actor: &Actor, id: Uuid) -> Result<()> {
-    let deleted_at: Option<DateTime<Utc>> = sqlx::query_scalar(
-        "UPDATE tickets SET deleted_at = now() WHERE id = $1 AND deleted_at IS NULL RETURNING deleted_at",
-    )
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    let deleted_at = deleted_at.ok_or(NOT_FOUND)?;
-    let mut changes = Map::new();
-    changes.insert(
-        "deleted_at".to_owned(),
-        json!({ "old": null, "new": deleted_at }),
-    );
-    audit::log_change(conn, actor, "ticket", id, AuditAction::Delete, changes).await?;
+    entity::soft_delete::<Ticket>(conn, actor, id).await?;
     flows::ticket_deleted(conn, actor, id).await?;
     Ok(())
 }

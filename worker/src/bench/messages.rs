@@ -68,7 +68,7 @@ pub async fn run(database_url: &str, shape: Shape) -> anyhow::Result<()> {
         buffer: Some(shape.buffer),
         fetch_batch: shape.buffer.clamp(1, 2000),
         mail: MailSettings {
-            smtp_url: Some(sink.url()),
+            smtp_url: Some(sink.url().into()),
             ..MailSettings::default()
         },
         messages: MessageSettings {

@@ -4,6 +4,8 @@
 
 use std::time::Duration;
 
+use fieldwork_core::config::Secret;
+
 /// Which extractor runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LlmProvider {
@@ -39,7 +41,7 @@ pub struct LlmSettings {
     /// The API root, up to and including `/v1` (`/chat/completions` is appended).
     pub base_url: String,
     /// Bearer token; none for local servers that need none.
-    pub api_key: Option<String>,
+    pub api_key: Option<Secret>,
     pub model: String,
     /// Longest one request may take (connect to last byte): 1 to 300 s.
     pub timeout: Duration,
@@ -66,7 +68,7 @@ impl std::fmt::Debug for LlmSettings {
         f.debug_struct("LlmSettings")
             .field("provider", &self.provider)
             .field("base_url", &self.base_url)
-            .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
+            .field("api_key", &self.api_key)
             .field("model", &self.model)
             .field("timeout", &self.timeout)
             .field("max_tokens", &self.max_tokens)

@@ -61,12 +61,15 @@ impl Mailer {
                 let pool = PoolConfig::new()
                     .max_size(u32::try_from(pool_size.max(1)).unwrap_or(u32::MAX))
                     .idle_timeout(Duration::from_secs(60));
-                let smtp = AsyncSmtpTransport::<Tokio1Executor>::from_url(url)
+                let smtp = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.expose())
                     .map_err(|e| format!("SMTP_URL is not usable ({e})"))?
                     .timeout(Some(mail.timeout))
                     .pool_config(pool)
                     .build();
-                (Transport::Smtp(smtp), format!("SMTP {}", redact(url)))
+                (
+                    Transport::Smtp(smtp),
+                    format!("SMTP {}", redact(url.expose())),
+                )
             }
             None => {
                 let outbox = Outbox::open(&mail.outbox_dir)?;

@@ -20,6 +20,7 @@ use async_openai::types::chat::{
     ResponseFormatJsonSchema,
 };
 use chrono::Utc;
+use fieldwork_core::config::Secret;
 use fieldwork_core::extraction::{self, ExtractionInput, ExtractorInfo};
 use futures_util::future::BoxFuture;
 use reqwest::StatusCode;
@@ -34,7 +35,7 @@ use super::prompt::Prompt;
 pub struct OpenAiExtractor {
     http: reqwest::Client,
     url: String,
-    api_key: Option<String>,
+    api_key: Option<Secret>,
     model: String,
     max_tokens: u32,
     timeout: Duration,
@@ -57,7 +58,10 @@ impl OpenAiExtractor {
                 "{}/chat/completions",
                 settings.base_url.trim().trim_end_matches('/')
             ),
-            api_key: settings.api_key.clone().filter(|k| !k.trim().is_empty()),
+            api_key: settings
+                .api_key
+                .clone()
+                .filter(|k| !k.expose().trim().is_empty()),
             model: settings.model.trim().to_owned(),
             max_tokens: settings.max_tokens,
             timeout: settings.timeout,
@@ -108,7 +112,7 @@ impl OpenAiExtractor {
         };
         let mut req = self.http.post(&self.url).timeout(self.timeout).json(&body);
         if let Some(key) = &self.api_key {
-            req = req.bearer_auth(key);
+            req = req.bearer_auth(key.expose());
         }
         let response = match req.send().await {
             Ok(r) => r,
