@@ -84,7 +84,7 @@ pub async fn send(conn: &mut PgConnection, actor: &Actor, input: InvoiceRef) -> 
         .execute(&mut *conn)
         .await?;
     let sent = audited(conn, actor, &current, "send").await?;
-    flows::invoice_sent(conn, actor, &sent).await?;
+    flows::invoice_sent(conn, actor, &sent.bill()).await?;
     Ok(sent)
 }
 

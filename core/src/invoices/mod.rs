@@ -60,6 +60,17 @@ crate::entity::entity!(Invoice, table: "invoices", audit: "invoice", not_found: 
 crate::entity::customer_record!(Invoice, table: "invoices", status: InvoiceStatus,
     expected: "must be an invoice status such as sent", columns: columns!());
 
+impl Invoice {
+    /// What the message flows need of this invoice.
+    pub fn bill(&self) -> crate::messages::flows::Bill {
+        crate::messages::flows::Bill {
+            id: self.id,
+            customer_id: self.customer_id,
+            due_at: self.due_at,
+        }
+    }
+}
+
 /// Where an invoice stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

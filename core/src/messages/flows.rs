@@ -19,24 +19,40 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::actions::cancel_message;
+use super::references::{self, Recipient};
 use super::service::insert_with;
 use super::settings::MessageSettings;
 use super::time::{nine_am, reader_zone, today_in};
 use super::{MessageCreate, MessageType, ScheduledMessage, columns};
 use crate::audit::AuditAction;
-use crate::customers::{self, Customer};
 use crate::error::{Error, Result};
 use crate::ids::Actor;
-use crate::invoices::Invoice;
-use crate::tickets::{Ticket, TicketStatus};
+
+/// What the flows need of a ticket (the tickets module makes one from its `Ticket`).
+#[derive(Debug, Clone)]
+pub struct Visit {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub scheduled_at: Option<DateTime<Utc>>,
+    /// The ticket is `scheduled` (booked, not yet started).
+    pub booked: bool,
+}
+
+/// What the flows need of an invoice (the invoices module makes one from its `Invoice`).
+#[derive(Debug, Clone)]
+pub struct Bill {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub due_at: Option<DateTime<Utc>>,
+}
 
 /// How long before an invoice is due its payment reminder goes out.
 pub const PAYMENT_REMINDER_BEFORE_DUE: Days = Days::new(3);
 
 /// The customer new messages would go to, if still active (an archived customer gets none;
 /// the change that triggered the flow goes ahead without them).
-async fn active_customer(conn: &mut PgConnection, id: Uuid) -> Result<Option<Customer>> {
-    match customers::lock_for_new_work(conn, id).await {
+async fn active_customer(conn: &mut PgConnection, id: Uuid) -> Result<Option<Recipient>> {
+    match references::lock_recipient(conn, id).await {
         Ok(c) => Ok(Some(c)),
         Err(Error::CustomerArchived | Error::NotFound(_)) => Ok(None),
         Err(e) => Err(e),
@@ -138,7 +154,7 @@ pub async fn ticket_booked(
     conn: &mut PgConnection,
     actor: &Actor,
     settings: &MessageSettings,
-    ticket: &Ticket,
+    ticket: &Visit,
     previous_at: Option<DateTime<Utc>>,
 ) -> Result<()> {
     let Some(at) = ticket.scheduled_at else {
@@ -174,28 +190,27 @@ pub async fn ticket_booked(
     Ok(())
 }
 
-/// A ticket was cancelled: its pending messages go, and a customer whose visit was booked and
-/// still ahead is told it is off.
+/// A ticket was cancelled (`before`: the ticket as it was): its pending messages go, and a
+/// customer whose visit was booked and still ahead is told it is off.
 pub async fn ticket_cancelled(
     conn: &mut PgConnection,
     actor: &Actor,
-    before: &Ticket,
-    after: &Ticket,
+    before: &Visit,
 ) -> Result<()> {
-    cancel_pending(conn, actor, Scope::Ticket(after.id, ALL_TYPES)).await?;
+    cancel_pending(conn, actor, Scope::Ticket(before.id, ALL_TYPES)).await?;
     let ahead = before.scheduled_at.is_some_and(|at| at > Utc::now());
-    if before.status != TicketStatus::Scheduled || !ahead {
+    if !before.booked || !ahead {
         return Ok(());
     }
-    if active_customer(conn, after.customer_id).await?.is_none() {
+    if active_customer(conn, before.customer_id).await?.is_none() {
         return Ok(());
     }
     let mut notice = message(
-        after.customer_id,
+        before.customer_id,
         MessageType::AppointmentCancellation,
         Utc::now(),
     );
-    notice.ticket_id = Some(after.id);
+    notice.ticket_id = Some(before.id);
     create(conn, actor, notice, None, "cancel").await?;
     Ok(())
 }
@@ -213,7 +228,7 @@ pub async fn ticket_closed(
     conn: &mut PgConnection,
     actor: &Actor,
     settings: &MessageSettings,
-    ticket: &Ticket,
+    ticket: &Visit,
 ) -> Result<()> {
     cancel_pending(conn, actor, Scope::Ticket(ticket.id, APPOINTMENT_TYPES)).await?;
     let Some(customer) = active_customer(conn, ticket.customer_id).await? else {
@@ -263,7 +278,7 @@ pub async fn schedule_service_reminder(
     ticket_id: Option<Uuid>,
     due_on: NaiveDate,
 ) -> Result<ScheduledMessage> {
-    let customer = customers::lock_for_new_work(conn, customer_id).await?;
+    let customer = references::lock_recipient(conn, customer_id).await?;
     let service = &[MessageType::ServiceReminder];
     cancel_pending(conn, actor, Scope::Customer(customer_id, service)).await?;
     let zone = reader_zone(
@@ -281,7 +296,7 @@ pub async fn schedule_service_reminder(
 
 /// An invoice was sent: it goes out by email now, and a payment reminder is scheduled 3 days
 /// before it is due (if that is still ahead).
-pub async fn invoice_sent(conn: &mut PgConnection, actor: &Actor, invoice: &Invoice) -> Result<()> {
+pub async fn invoice_sent(conn: &mut PgConnection, actor: &Actor, invoice: &Bill) -> Result<()> {
     if active_customer(conn, invoice.customer_id).await?.is_none() {
         return Ok(());
     }

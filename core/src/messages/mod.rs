@@ -10,6 +10,7 @@ mod actions;
 pub mod data;
 pub mod flows;
 mod job;
+mod references;
 pub mod render;
 #[cfg(test)]
 mod render_tests;

@@ -8,6 +8,7 @@ use sqlx::PgConnection;
 use uuid::Uuid;
 
 use super::job::{cancel_send, enqueue_send, reschedule_send};
+use super::references;
 use super::{
     Channel, MessageCreate, MessageEvent, MessagePatch, MessageStatus, MessageType,
     ScheduledMessage, columns,
@@ -19,7 +20,7 @@ use crate::fields::{self, Checker, FieldError, Patch};
 use crate::ids::{Actor, new_id};
 use crate::lifecycle::transition;
 use crate::pagination::{ListParams, Page};
-use crate::{customers, invoices, tickets, values};
+use crate::values;
 
 fn subject(v: String) -> Result<String, FieldError> {
     fields::text(v, 1, 200, false)
@@ -93,10 +94,10 @@ pub(super) async fn insert_with(
     }
     c.finish()?;
 
-    customers::lock_for_new_work(conn, input.customer_id).await?;
+    references::lock_recipient(conn, input.customer_id).await?;
     let mut appointment_at = None;
     if let Some(ticket_id) = input.ticket_id {
-        let ticket = tickets::get(conn, ticket_id).await?;
+        let ticket = references::ticket(conn, ticket_id).await?;
         if ticket.customer_id != input.customer_id {
             return Err(Error::field("ticket_id", "belongs to another customer"));
         }
@@ -104,9 +105,7 @@ pub(super) async fn insert_with(
         if input.message_type.is_appointment() {
             appointment_at = ticket.scheduled_at;
         }
-        if input.message_type == MessageType::AppointmentCancellation
-            && ticket.status != tickets::TicketStatus::Cancelled
-        {
+        if input.message_type == MessageType::AppointmentCancellation && !ticket.cancelled {
             return Err(Error::field(
                 "ticket_id",
                 "a cancellation notice needs a cancelled ticket",
@@ -114,7 +113,7 @@ pub(super) async fn insert_with(
         }
     }
     if let Some(invoice_id) = input.invoice_id
-        && invoices::get(conn, invoice_id).await?.customer_id != input.customer_id
+        && references::invoice_customer(conn, invoice_id).await? != input.customer_id
     {
         return Err(Error::field("invoice_id", "belongs to another customer"));
     }

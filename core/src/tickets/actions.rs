@@ -149,7 +149,7 @@ async fn book(
     };
     // Rescheduling to the same time (say, a new duration) leaves the messages as they are.
     if event != TicketEvent::Reschedule || current.scheduled_at != updated.scheduled_at {
-        flows::ticket_booked(conn, actor, settings, &updated, moved_from).await?;
+        flows::ticket_booked(conn, actor, settings, &updated.visit(), moved_from).await?;
     }
     Ok(updated)
 }
@@ -189,7 +189,7 @@ pub async fn cancel(conn: &mut PgConnection, actor: &Actor, input: CancelTicket)
     .fetch_one(&mut *conn)
     .await?;
     let updated = audited(conn, actor, &current, updated, "cancel").await?;
-    flows::ticket_cancelled(conn, actor, &current, &updated).await?;
+    flows::ticket_cancelled(conn, actor, &current.visit()).await?;
     Ok(updated)
 }
 
@@ -222,6 +222,6 @@ pub async fn close_out(
     .await?;
     let updated = extraction::request(conn, updated).await?;
     let updated = audited(conn, actor, &current, updated, "close_out").await?;
-    flows::ticket_closed(conn, actor, settings, &updated).await?;
+    flows::ticket_closed(conn, actor, settings, &updated.visit()).await?;
     Ok(updated)
 }

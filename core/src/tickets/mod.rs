@@ -67,6 +67,18 @@ crate::entity::entity!(Ticket, table: "tickets", audit: "ticket", not_found: "ti
 crate::entity::customer_record!(Ticket, table: "tickets", status: TicketStatus,
     expected: "must be a ticket status such as scheduled", columns: columns!());
 
+impl Ticket {
+    /// What the message flows need of this ticket.
+    pub fn visit(&self) -> crate::messages::flows::Visit {
+        crate::messages::flows::Visit {
+            id: self.id,
+            customer_id: self.customer_id,
+            scheduled_at: self.scheduled_at,
+            booked: self.status == TicketStatus::Scheduled,
+        }
+    }
+}
+
 /// Where a ticket stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]

@@ -50,7 +50,7 @@ pub async fn create(
     .map_err(|e| on_foreign_key("tickets_customer_fkey", e, "customer not found"))?;
     entity::log_created(conn, actor, &ticket).await?;
     if ticket.scheduled_at.is_some() {
-        flows::ticket_booked(conn, actor, settings, &ticket, None).await?;
+        flows::ticket_booked(conn, actor, settings, &ticket.visit(), None).await?;
     }
     Ok(ticket)
 }
