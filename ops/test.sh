@@ -6,7 +6,8 @@
 # logins fieldwork_owner (migrations) and fieldwork_runtime (the API and workers), idempotently,
 # and the tests get DATABASE_URL = the runtime login, MIGRATE_DATABASE_URL = the owner login,
 # FIELDWORK_TEST_ADMIN_URL = the administrator. Then validates the OpenAPI document as
-# OpenAPI 3.1 (ops/openapi-check.sh).
+# OpenAPI 3.1 (ops/openapi-check.sh) and fuzzes the API against it with schemathesis
+# (ops/contract-check.sh).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
 cd "$FW_ROOT"
@@ -27,3 +28,4 @@ cargo build --locked -p fieldwork-worker --features test-kinds --bin fieldwork-w
 cargo build --locked --bin fieldwork-api
 cargo test --workspace --locked "$@"
 ops/openapi-check.sh
+ops/contract-check.sh

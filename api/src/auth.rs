@@ -4,7 +4,7 @@
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
-use fieldwork_core::db::{TenantTx, begin_tenant};
+use fieldwork_core::db::{TenantTx, begin_tenant, begin_tenant_pages};
 use fieldwork_core::ids::{Actor, UserId};
 
 use crate::error::{ApiError, ApiResult};
@@ -81,6 +81,19 @@ impl AppState {
         f: impl AsyncFnOnce(&mut TenantTx) -> fieldwork_core::Result<T>,
     ) -> ApiResult<T> {
         let mut tx = begin_tenant(&self.pool, user.user_id).await?;
+        let out = f(&mut tx).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    /// Like [`in_tenant`](Self::in_tenant) for a read of a list page: the transaction keeps
+    /// the planner on the tenant's index (`db::begin_tenant_pages`).
+    pub async fn in_tenant_pages<T>(
+        &self,
+        user: &AuthUser,
+        f: impl AsyncFnOnce(&mut TenantTx) -> fieldwork_core::Result<T>,
+    ) -> ApiResult<T> {
+        let mut tx = begin_tenant_pages(&self.pool, user.user_id).await?;
         let out = f(&mut tx).await?;
         tx.commit().await?;
         Ok(out)

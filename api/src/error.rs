@@ -7,6 +7,10 @@ use axum::response::{IntoResponse, Response};
 use fieldwork_core::{Error, ErrorCode};
 use serde_json::{Value, json};
 
+/// Seconds a client is asked to wait (`Retry-After`) when the database is unreachable or no
+/// pooled connection became free within `DB_ACQUIRE_TIMEOUT_SECS`.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 1;
+
 /// Result of a handler.
 pub type ApiResult<T> = Result<T, ApiError>;
 
@@ -83,6 +87,7 @@ impl From<Error> for ApiError {
                         code,
                         "The service is temporarily unavailable. Try again shortly.",
                     )
+                    .with_retry_after(UNAVAILABLE_RETRY_AFTER_SECS)
                 } else {
                     tracing::error!(error = %err, "internal error");
                     ApiError::new(code, "An internal error occurred.")

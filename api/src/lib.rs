@@ -9,6 +9,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod metrics;
+pub mod openapi_constraints;
 pub mod rate_limit;
 pub mod request_id;
 pub mod routes;

@@ -54,6 +54,7 @@ async fn main() -> anyhow::Result<()> {
             config.require_app_secret()?;
             let mut pool_config = PoolConfig::new(config.database_url.expose(), "fieldwork-api");
             pool_config.max_connections = config.db_max_connections;
+            pool_config.acquire_timeout = config.db_acquire_timeout;
             let pool = db::pool(&pool_config, DbRole::App)?;
             warn_about_runtime_login(&pool).await;
             // The internal listener first: the public one's log line means "ready".

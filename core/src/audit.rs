@@ -182,9 +182,11 @@ impl AuditFilter {
     pub fn from_query(query: &HashMap<String, String>) -> Result<AuditFilter> {
         let entity_type = query
             .get("entity_type")
-            .filter(|s| !s.is_empty())
             .map(|s| {
-                if s.len() <= 64 && s.chars().all(|c| c.is_ascii_lowercase() || c == '_') {
+                if !s.is_empty()
+                    && s.len() <= 64
+                    && s.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                {
                     Ok(s.clone())
                 } else {
                     Err(Error::field(
@@ -202,28 +204,45 @@ impl AuditFilter {
     }
 }
 
+/// A page of the tenant's audit entries after `$3`, optionally of entity type `$1` or entity
+/// `$2`: keyset on `(user_id, id)`.
+pub const LIST_SQL: &str = "SELECT id, entity_type, entity_id, action, changes, actor_id, actor_type, request_id, created_at, sequence
+   FROM audit_log
+  WHERE user_id = app_current_user_id() AND id > $3
+    AND ($1::text IS NULL OR entity_type = $1)
+    AND ($2::uuid IS NULL OR entity_id = $2)
+  ORDER BY user_id, id
+  LIMIT $4";
+
+/// A page of one entity's (`$1`, `$2`) history after `$3`: keyset on the tenant's
+/// `(user_id, entity_type, entity_id, id)` index.
+pub const HISTORY_SQL: &str = "SELECT id, entity_type, entity_id, action, changes, actor_id, actor_type, request_id, created_at, sequence
+   FROM audit_log
+  WHERE user_id = app_current_user_id() AND entity_type = $1 AND entity_id = $2 AND id > $3
+  ORDER BY user_id, entity_type, entity_id, id
+  LIMIT $4";
+
 /// A tenant's audit entries, oldest first, filtered and paged.
 pub async fn list(
     conn: &mut PgConnection,
     filter: &AuditFilter,
     params: &ListParams,
 ) -> Result<Page<AuditEntry>> {
-    let after = Cursor::after_id(params.cursor)?;
-    let rows: Vec<AuditEntry> = sqlx::query_as(
-        "SELECT id, entity_type, entity_id, action, changes, actor_id, actor_type, request_id, created_at, sequence
-           FROM audit_log
-          WHERE ($1::text IS NULL OR entity_type = $1)
-            AND ($2::uuid IS NULL OR entity_id = $2)
-            AND ($3::uuid IS NULL OR id > $3)
-          ORDER BY id
-          LIMIT $4",
-    )
-    .bind(filter.entity_type.as_deref())
-    .bind(filter.entity_id)
-    .bind(after)
-    .bind(params.fetch_limit())
-    .fetch_all(conn)
-    .await?;
+    let after = Cursor::keyset_start(params.cursor)?;
+    // The tenant stated and a keyset on its index: one entity's history on
+    // (user_id, entity_type, entity_id, id), everything else on (user_id, id).
+    let sql = if filter.entity_type.is_some() && filter.entity_id.is_some() {
+        HISTORY_SQL
+    } else {
+        LIST_SQL
+    };
+    let rows: Vec<AuditEntry> = sqlx::query_as(sql)
+        .bind(filter.entity_type.as_deref())
+        .bind(filter.entity_id)
+        .bind(after)
+        .bind(params.fetch_limit())
+        .fetch_all(conn)
+        .await?;
     Ok(Page::from_rows(rows, params.limit, |e| Cursor::After(e.id)))
 }
 

@@ -169,6 +169,22 @@ pub async fn begin_tenant(pool: &PgPool, user_id: UserId) -> Result<TenantTx> {
     Ok(TenantTx { tx, user_id })
 }
 
+/// Opens a tenant transaction (as [`begin_tenant`]) for reading pages of a list: the planner
+/// may not sort (`SET LOCAL enable_sort = off`, in the same round trip). Every list pages by
+/// keyset on an index that starts with the tenant (`(user_id, id)`, ...), so the ordered
+/// index range scan is always there; without this, lagging or missing statistics ("this
+/// tenant has a handful of rows") make PostgreSQL read all of a big tenant's rows in a
+/// bitmap scan and sort them — 8-14 ms a page instead of 0.1 ms (docs/BENCHMARKS.md). A
+/// relevance-ordered search still sorts (no index gives its order), as it must.
+pub async fn begin_tenant_pages(pool: &PgPool, user_id: UserId) -> Result<TenantTx> {
+    let sql = format!(
+        "{}; SET LOCAL enable_sort = off",
+        begin_sql(DbRole::App, Some(user_id))
+    );
+    let tx = pool.begin_with(AssertSqlSafe(sql)).await?;
+    Ok(TenantTx { tx, user_id })
+}
+
 /// Opens a transaction as `fieldwork_system` (no tenant): the queue's bookkeeping, cron and
 /// the other narrow cross-tenant paths the migrations grant that role.
 pub async fn begin_system(pool: &PgPool) -> Result<Transaction<'static, Postgres>> {

@@ -26,13 +26,16 @@ pub trait Entity: Serialize + for<'r> sqlx::FromRow<'r, PgRow> + Send + Unpin {
     const AUDIT_TYPE: &'static str;
     /// The answer when the row is missing, deleted, or another tenant's.
     const NOT_FOUND: Error;
-    /// `SELECT <columns> FROM <table> WHERE id = $1 AND deleted_at IS NULL`.
+    /// `SELECT <columns> FROM <table> WHERE <tenant> AND id = $1 AND deleted_at IS NULL`.
     const SELECT_LIVE: &'static str;
     /// [`Entity::SELECT_LIVE`] `FOR UPDATE`.
     const SELECT_LIVE_FOR_UPDATE: &'static str;
     /// Stamps `deleted_at` on a live row and returns it.
     const SOFT_DELETE: &'static str;
-    /// One page of live rows in id order: after id `$1` (null: from the start), `LIMIT $2`.
+    /// One page of the tenant's live rows in id order: after id `$1` (the nil UUID: from the
+    /// start), `LIMIT $2`. The tenant stated and a keyset on its `(user_id, id)` index, so the
+    /// plan is an index range scan whatever the statistics say (read it in a
+    /// `db::begin_tenant_pages` transaction, which forbids the planner to sort instead).
     const SELECT_PAGE: &'static str;
 
     fn id(&self) -> Uuid;
@@ -47,11 +50,13 @@ macro_rules! entity {
             const AUDIT_TYPE: &'static str = $audit;
             const NOT_FOUND: $crate::error::Error = $crate::error::Error::NotFound($not_found);
             const SELECT_LIVE: &'static str = concat!(
-                "SELECT ", $($columns)+, " FROM ", $table, " WHERE id = $1 AND deleted_at IS NULL"
+                "SELECT ", $($columns)+, " FROM ", $table,
+                " WHERE user_id = app_current_user_id() AND id = $1 AND deleted_at IS NULL"
             );
             const SELECT_LIVE_FOR_UPDATE: &'static str = concat!(
                 "SELECT ", $($columns)+, " FROM ", $table,
-                " WHERE id = $1 AND deleted_at IS NULL FOR UPDATE"
+                " WHERE user_id = app_current_user_id() AND id = $1 AND deleted_at IS NULL",
+                " FOR UPDATE"
             );
             const SOFT_DELETE: &'static str = concat!(
                 "UPDATE ", $table, " SET deleted_at = now()",
@@ -59,8 +64,8 @@ macro_rules! entity {
             );
             const SELECT_PAGE: &'static str = concat!(
                 "SELECT ", $($columns)+, " FROM ", $table,
-                " WHERE deleted_at IS NULL AND ($1::uuid IS NULL OR id > $1)",
-                " ORDER BY id LIMIT $2"
+                " WHERE user_id = app_current_user_id() AND id > $1 AND deleted_at IS NULL",
+                " ORDER BY user_id, id LIMIT $2"
             );
 
             fn id(&self) -> uuid::Uuid {
@@ -75,9 +80,12 @@ pub(crate) use entity;
 /// [`CustomerStatusFilter`]. Implement it with [`customer_record!`].
 pub trait CustomerRecord: Entity {
     type Status: ListStatus;
-    /// [`Entity::SELECT_PAGE`] filtered by `customer_id = $2` and `status = $3` (each skipped
-    /// when null), `LIMIT $4`.
+    /// [`Entity::SELECT_PAGE`] in status `$3` (skipped when null), `LIMIT $4`; `$2` (the
+    /// customer) is null. Keyset on `(user_id, id)`.
     const SELECT_FILTERED_PAGE: &'static str;
+    /// One customer's (`$2`) page, optionally in status `$3`, `LIMIT $4`: keyset on the
+    /// tenant's `(user_id, customer_id, id)` index.
+    const SELECT_CUSTOMER_PAGE: &'static str;
 }
 
 /// Implements [`CustomerRecord`] for `$ty` (and [`ListStatus`] for its status, with the
@@ -89,10 +97,15 @@ macro_rules! customer_record {
             type Status = $status;
             const SELECT_FILTERED_PAGE: &'static str = concat!(
                 "SELECT ", $($columns)+, " FROM ", $table,
-                " WHERE deleted_at IS NULL AND ($1::uuid IS NULL OR id > $1)",
-                " AND ($2::uuid IS NULL OR customer_id = $2)",
-                " AND ($3::text IS NULL OR status = $3)",
-                " ORDER BY id LIMIT $4"
+                " WHERE user_id = app_current_user_id() AND id > $1 AND $2::uuid IS NULL",
+                " AND deleted_at IS NULL AND ($3::text IS NULL OR status = $3)",
+                " ORDER BY user_id, id LIMIT $4"
+            );
+            const SELECT_CUSTOMER_PAGE: &'static str = concat!(
+                "SELECT ", $($columns)+, " FROM ", $table,
+                " WHERE user_id = app_current_user_id() AND customer_id = $2 AND id > $1",
+                " AND deleted_at IS NULL AND ($3::text IS NULL OR status = $3)",
+                " ORDER BY user_id, customer_id, id LIMIT $4"
             );
         }
 
@@ -129,7 +142,7 @@ pub async fn get<T: Entity>(conn: &mut PgConnection, id: Uuid, lock: Lock) -> Re
 /// One page of the tenant's live rows in creation order.
 pub async fn page<T: Entity>(conn: &mut PgConnection, params: &ListParams) -> Result<Page<T>> {
     let rows: Vec<T> = sqlx::query_as(T::SELECT_PAGE)
-        .bind(Cursor::after_id(params.cursor)?)
+        .bind(Cursor::keyset_start(params.cursor)?)
         .bind(params.fetch_limit())
         .fetch_all(conn)
         .await?;
@@ -145,8 +158,13 @@ pub async fn filtered_page<T: CustomerRecord>(
     filter: &CustomerStatusFilter<T::Status>,
     params: &ListParams,
 ) -> Result<Page<T>> {
-    let rows: Vec<T> = sqlx::query_as(T::SELECT_FILTERED_PAGE)
-        .bind(Cursor::after_id(params.cursor)?)
+    let sql = if filter.customer_id.is_some() {
+        T::SELECT_CUSTOMER_PAGE
+    } else {
+        T::SELECT_FILTERED_PAGE
+    };
+    let rows: Vec<T> = sqlx::query_as(sql)
+        .bind(Cursor::keyset_start(params.cursor)?)
         .bind(filter.customer_id)
         .bind(filter.status_text())
         .bind(params.fetch_limit())

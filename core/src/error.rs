@@ -61,13 +61,21 @@ impl Error {
     }
 }
 
-/// Whether a database error means "try again later" (pool exhausted, connection refused)
-/// rather than a bug.
-fn is_unavailable(e: &sqlx::Error) -> bool {
-    matches!(
-        e,
-        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_)
-    )
+/// Whether a database error means "try again later" rather than a bug: no connection free
+/// within the acquire timeout, the server unreachable or restarting (connection refused or
+/// reset, SQLSTATE class 08, `admin_shutdown`, `crash_shutdown`, `cannot_connect_now`), or
+/// out of connections (`too_many_connections`).
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
+    }
 }
 
 /// Stable, documented error codes (`docs/ERROR_CODES.md`), each with its HTTP status.

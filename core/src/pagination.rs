@@ -3,8 +3,6 @@
 
 use std::collections::HashMap;
 
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -13,7 +11,13 @@ use crate::error::{Error, Result};
 pub const DEFAULT_LIMIT: i64 = 20;
 pub const MAX_LIMIT: i64 = 100;
 
-/// A keyset position. Opaque to clients: base64url of a versioned text form.
+/// What a `cursor` looks like, as the OpenAPI document states it.
+pub const CURSOR_PATTERN: &str =
+    "^(i1|s1\\.[0-9a-f]{8})\\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$";
+
+/// A keyset position. Opaque to clients (they pass back what they got), though readable:
+/// `i1.<uuid>` after an id, `s1.<score bits as 8 hex digits>.<uuid>` in a search — a form
+/// the OpenAPI document can state exactly ([`CURSOR_PATTERN`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Cursor {
     /// After this id, in ascending id (= creation) order.
@@ -25,41 +29,53 @@ pub enum Cursor {
 
 impl Cursor {
     pub fn encode(&self) -> String {
-        let raw = match self {
-            Cursor::After(id) => format!("i1:{id}"),
-            Cursor::AfterScored(score, id) => format!("s1:{:08x}:{id}", score.to_bits()),
-        };
-        URL_SAFE_NO_PAD.encode(raw)
+        match self {
+            Cursor::After(id) => format!("i1.{id}"),
+            Cursor::AfterScored(score, id) => format!("s1.{:08x}.{id}", score.to_bits()),
+        }
     }
 
+    /// Accepts exactly [`CURSOR_PATTERN`]: lowercase hex, hyphenated ids.
     pub fn decode(s: &str) -> Result<Cursor> {
         let invalid = || Error::field("cursor", "is not a cursor this API issued");
-        let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| invalid())?;
-        let raw = String::from_utf8(bytes).map_err(|_| invalid())?;
-        if let Some(id) = raw.strip_prefix("i1:") {
-            return Uuid::parse_str(id)
-                .map(Cursor::After)
-                .map_err(|_| invalid());
+        let id = |text: &str| {
+            Uuid::parse_str(text)
+                .ok()
+                .filter(|u| u.hyphenated().to_string() == text)
+                .ok_or_else(invalid)
+        };
+        if let Some(rest) = s.strip_prefix("i1.") {
+            return Ok(Cursor::After(id(rest)?));
         }
-        if let Some(rest) = raw.strip_prefix("s1:") {
-            let (bits, id) = rest.split_once(':').ok_or_else(invalid)?;
+        if let Some(rest) = s.strip_prefix("s1.") {
+            let (bits, rest) = rest.split_once('.').ok_or_else(invalid)?;
+            let lower_hex = bits.len() == 8
+                && bits
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            if !lower_hex {
+                return Err(invalid());
+            }
             let bits = u32::from_str_radix(bits, 16).map_err(|_| invalid())?;
-            let id = Uuid::parse_str(id).map_err(|_| invalid())?;
-            return Ok(Cursor::AfterScored(f32::from_bits(bits), id));
+            return Ok(Cursor::AfterScored(f32::from_bits(bits), id(rest)?));
         }
         Err(invalid())
     }
 
-    /// The id of an [`Cursor::After`] cursor; a scored cursor is not valid for plain lists.
+    /// Where a keyset page over `(user_id, id)` starts: after the cursor's id, or after the
+    /// nil UUID (smaller than every id) on the first page — so that every page runs the same
+    /// statement, an index range scan `user_id = tenant AND id > $1`, whatever the statistics.
+    pub fn keyset_start(cursor: Option<Cursor>) -> Result<Uuid> {
+        Ok(Self::after_id(cursor)?.unwrap_or(Uuid::nil()))
+    }
+
+    /// The id a plain list continues after. A search's cursor continues after its id too:
+    /// either cursor is a valid `cursor` of any list (the document cannot tell them apart).
     pub fn after_id(cursor: Option<Cursor>) -> Result<Option<Uuid>> {
-        match cursor {
-            None => Ok(None),
-            Some(Cursor::After(id)) => Ok(Some(id)),
-            Some(Cursor::AfterScored(..)) => Err(Error::field(
-                "cursor",
-                "belongs to a search; repeat the search with it",
-            )),
-        }
+        Ok(match cursor {
+            None => None,
+            Some(Cursor::After(id) | Cursor::AfterScored(_, id)) => Some(id),
+        })
     }
 }
 
@@ -95,7 +111,7 @@ impl ListParams {
             },
         };
         let cursor = match query.get("cursor").map(String::as_str) {
-            None | Some("") => None,
+            None => None,
             Some(raw) => Some(Cursor::decode(raw)?),
         };
         Ok(ListParams { limit, cursor })
@@ -107,8 +123,9 @@ impl ListParams {
     }
 }
 
-/// An optional query parameter: absent or empty is `None`; a value `parse` rejects is a
-/// validation error on `name` saying `expected`.
+/// An optional query parameter: absent is `None`; empty, or a value `parse` rejects, is a
+/// validation error on `name` saying `expected` (the document states every filter's format,
+/// and an empty string has none of them).
 pub fn query_param<T>(
     query: &HashMap<String, String>,
     name: &str,
@@ -116,7 +133,7 @@ pub fn query_param<T>(
     expected: &str,
 ) -> Result<Option<T>> {
     match query.get(name).map(String::as_str) {
-        None | Some("") => Ok(None),
+        None => Ok(None),
         Some(raw) => parse(raw)
             .map(Some)
             .ok_or_else(|| Error::field(name, expected)),

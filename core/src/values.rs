@@ -32,9 +32,16 @@ impl<'de> Deserialize<'de> for DecimalInput {
             fn visit_i64<E>(self, v: i64) -> Result<DecimalInput, E> {
                 Ok(DecimalInput(v.to_string()))
             }
-            // The shortest text that reads back as the same float: what the client wrote.
-            fn visit_f64<E>(self, v: f64) -> Result<DecimalInput, E> {
-                Ok(DecimalInput(v.to_string()))
+            // A JSON number with a fraction would be a binary float: decimals come as strings
+            // (`"19.99"`). A whole number written `5.0` is still the integer 5.
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<DecimalInput, E> {
+                if v.fract() == 0.0 && v.is_finite() {
+                    Ok(DecimalInput(format!("{v:.0}")))
+                } else {
+                    Err(E::custom(
+                        "must be a decimal number written as a string, such as \"19.99\"",
+                    ))
+                }
             }
         }
         deserializer.deserialize_any(Visitor)
@@ -53,7 +60,12 @@ pub fn total_max() -> Decimal {
 
 fn decimal(input: &DecimalInput) -> Result<Decimal, FieldError> {
     let text = input.0.trim();
-    if text.is_empty() || text.len() > 40 {
+    // Digits with an optional sign and fraction, nothing else (no exponent, no `_`): the
+    // grammar the OpenAPI document states (`api/src/openapi_constraints.rs`).
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, "1"));
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if text.is_empty() || text.len() > 40 || !digits(whole) || !digits(fraction) {
         return Err(FieldError::new(
             "must be a decimal number such as \"19.99\"",
         ));
@@ -128,6 +140,43 @@ pub fn timestamp(value: DateTime<Utc>) -> Result<DateTime<Utc>, FieldError> {
         Ok(value)
     } else {
         Err(FieldError::new("must be between the years 2000 and 2100"))
+    }
+}
+
+/// A whole number of minutes as JSON writes it: `90` or `90.0` (JSON Schema's `integer`
+/// includes numbers with a zero fraction, and clients generated from the document may send
+/// them so). A fraction or an out-of-range number is a decoding error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Minutes(pub i32);
+
+impl<'de> Deserialize<'de> for Minutes {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Minutes;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a whole number of minutes")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Minutes, E> {
+                i32::try_from(v)
+                    .map(Minutes)
+                    .map_err(|_| E::custom("must be from 1 to 10080 minutes"))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Minutes, E> {
+                i32::try_from(v)
+                    .map(Minutes)
+                    .map_err(|_| E::custom("must be from 1 to 10080 minutes"))
+            }
+            fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Minutes, E> {
+                if v.fract() == 0.0 && (f64::from(i32::MIN)..=f64::from(i32::MAX)).contains(&v) {
+                    #[allow(clippy::cast_possible_truncation)]
+                    Ok(Minutes(v as i32))
+                } else {
+                    Err(E::custom("must be a whole number of minutes"))
+                }
+            }
+        }
+        deserializer.deserialize_any(Visitor)
     }
 }
 
@@ -221,12 +270,18 @@ mod tests {
     }
 
     #[test]
-    fn json_numbers_are_read_as_written() {
-        let v: DecimalInput = serde_json::from_str("19.99").unwrap();
+    fn decimals_are_strings_and_json_numbers_only_whole_ones() {
+        let v: DecimalInput = serde_json::from_str("\"19.99\"").unwrap();
         assert_eq!(v, d("19.99"));
         let v: DecimalInput = serde_json::from_str("3").unwrap();
         assert_eq!(v, d("3"));
+        let v: DecimalInput = serde_json::from_str("3.0").unwrap();
+        assert_eq!(v, d("3"));
+        assert!(serde_json::from_str::<DecimalInput>("19.99").is_err());
         assert!(serde_json::from_str::<DecimalInput>("true").is_err());
+        for bad in ["1_000", "1e3", ".5", "5.", "+5", "0x10"] {
+            assert!(money(d(bad), price_max()).is_err(), "{bad}");
+        }
     }
 
     #[test]

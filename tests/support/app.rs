@@ -90,6 +90,7 @@ pub fn test_config(db_url: &str) -> Config {
         public_base_url: "http://localhost".to_owned(),
         session_ttl: std::time::Duration::from_secs(3600),
         db_max_connections: 8,
+        db_acquire_timeout: std::time::Duration::from_secs(5),
         log_json: false,
         http: HttpSettings::default(),
         // Every test client is 127.0.0.1: per-address limits that production needs would

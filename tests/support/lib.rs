@@ -1,9 +1,10 @@
 //! Test support shared by every integration test: a fresh migrated database per test
 //! (`TestDb`), the API served on a random port (`TestApp`) or as a real process
-//! (`ApiProcess`), PgBouncer in front of a test database (`PgBouncer`), and HTTP helpers.
+//! (`ApiProcess`), a PostgreSQL cluster a test may stop and start (`OwnCluster`), PgBouncer in front of a test database (`PgBouncer`), and HTTP helpers.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::missing_panics_doc)]
 
 pub mod app;
+pub mod cluster;
 pub mod db;
 pub mod pgbouncer;
 pub mod process;

@@ -35,14 +35,18 @@ pub struct ApiProcess {
 impl ApiProcess {
     /// Starts the API on `db` (as the runtime login) with `env` added; waits until it listens.
     pub async fn spawn(db: &TestDb, env: &[(&str, &str)]) -> ApiProcess {
+        Self::spawn_on(&db.url, &db.name, env).await
+    }
+
+    /// Starts the API on the database at `url` (the runtime login); `label` names its log.
+    pub async fn spawn_on(url: &str, label: &str, env: &[(&str, &str)]) -> ApiProcess {
         let log = std::env::temp_dir().join(format!(
-            "fw-api-{}-{}.log",
-            db.name,
+            "fw-api-{label}-{}.log",
             uuid::Uuid::now_v7().simple()
         ));
         let file = std::fs::File::create(&log).unwrap();
         let mut cmd = tokio::process::Command::new(workspace_bin("fieldwork-api"));
-        cmd.env("DATABASE_URL", &db.url)
+        cmd.env("DATABASE_URL", url)
             .env("APP_SECRET", crate::app::TEST_APP_SECRET)
             .env("LISTEN_ADDR", "127.0.0.1:0")
             .env("LOG_FORMAT", "json")
@@ -80,6 +84,12 @@ impl ApiProcess {
             addr,
             log,
         }
+    }
+
+    /// `kill -9`: the process gets no chance to finish anything.
+    pub async fn kill9(&mut self) {
+        self.child.start_kill().unwrap();
+        self.child.wait().await.unwrap();
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -113,6 +113,41 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 200)]
         scrapes: usize,
     },
+    /// A mixed HTTP workload (login, lists, gets, creates, actions) against a running API:
+    /// p50/p99 per operation; fails on any error answer (ops/load.sh).
+    Load {
+        /// The API's base URL.
+        #[arg(long, default_value = "http://127.0.0.1:8000")]
+        url: String,
+        #[arg(long, default_value_t = 100)]
+        clients: usize,
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+        /// Tenants the clients are spread over.
+        #[arg(long, default_value_t = 10)]
+        tenants: usize,
+        /// Print a progress line every N seconds (0: never).
+        #[arg(long, default_value_t = 0)]
+        report_every: u64,
+        /// Run only this operation (e.g. create_customer, list_customers) instead of the mix.
+        #[arg(long)]
+        only: Option<String>,
+    },
+    /// Load tenants into fresh, never analyzed tables (one big, the rest small) and time the
+    /// first and the thousandth page of every list (p50/p99).
+    Lists {
+        #[arg(long, default_value_t = 50)]
+        tenants: usize,
+        /// Rows per list of the big tenant.
+        #[arg(long, default_value_t = 100_000)]
+        big: i64,
+        /// Rows per list of every other tenant.
+        #[arg(long, default_value_t = 100)]
+        small: i64,
+        /// Timed reads of each page.
+        #[arg(long, default_value_t = 200)]
+        repeat: usize,
+    },
     /// Send N due messages through the real SMTP path (lettre, pooled) to an in-process SMTP
     /// sink; prints messages/s and the send lag percentiles.
     Messages {

@@ -26,7 +26,7 @@ pub async fn list(
     let params = ListParams::from_query(&query)?;
     let filter = AuditFilter::from_query(&query)?;
     let page = state
-        .in_tenant(&user, async |tx| audit::list(tx, &filter, &params).await)
+        .in_tenant_pages(&user, async |tx| audit::list(tx, &filter, &params).await)
         .await?;
     Ok(Data(page))
 }

@@ -25,7 +25,7 @@ pub async fn list(
 ) -> ApiResult<Data<Page<Customer>>> {
     let params = ListParams::from_query(&query)?;
     let page = state
-        .in_tenant(&user, async |tx| match query.get("q") {
+        .in_tenant_pages(&user, async |tx| match query.get("q") {
             Some(q) => customers::search(tx, q, &params).await,
             None => customers::list(tx, &params).await,
         })

@@ -26,7 +26,7 @@ pub async fn list(
     let params = ListParams::from_query(&query)?;
     let filter = InvoiceFilter::from_query(&query)?;
     let page = state
-        .in_tenant(&user, async |tx| invoices::list(tx, &filter, &params).await)
+        .in_tenant_pages(&user, async |tx| invoices::list(tx, &filter, &params).await)
         .await?;
     Ok(Data(page))
 }

@@ -69,6 +69,7 @@ pub fn document() -> &'static Value {
         qualify_operation_ids(&mut doc);
         describe_actions(&mut doc);
         describe_ticket_attributes(&mut doc);
+        crate::openapi_constraints::apply(&mut doc);
         doc
     })
 }

@@ -24,7 +24,7 @@ pub async fn list(
 ) -> ApiResult<Data<Page<Product>>> {
     let params = ListParams::from_query(&query)?;
     let page = state
-        .in_tenant(&user, async |tx| products::list(tx, &params).await)
+        .in_tenant_pages(&user, async |tx| products::list(tx, &params).await)
         .await?;
     Ok(Data(page))
 }

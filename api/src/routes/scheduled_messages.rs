@@ -29,7 +29,7 @@ pub async fn list(
     let params = ListParams::from_query(&query)?;
     let filter = MessageFilter::from_query(&query)?;
     let page = state
-        .in_tenant(&user, async |tx| messages::list(tx, &filter, &params).await)
+        .in_tenant_pages(&user, async |tx| messages::list(tx, &filter, &params).await)
         .await?;
     Ok(Data(page))
 }

@@ -26,7 +26,7 @@ pub async fn list(
     let params = ListParams::from_query(&query)?;
     let filter = TicketFilter::from_query(&query)?;
     let page = state
-        .in_tenant(&user, async |tx| tickets::list(tx, &filter, &params).await)
+        .in_tenant_pages(&user, async |tx| tickets::list(tx, &filter, &params).await)
         .await?;
     Ok(Data(page))
 }
@@ -44,7 +44,7 @@ pub async fn week(
     ApiQuery(query): ApiQuery,
 ) -> ApiResult<Data<Week>> {
     let week = state
-        .in_tenant(&user, async |tx| {
+        .in_tenant_pages(&user, async |tx| {
             tickets::week(tx, query.get("start_date").map(String::as_str)).await
         })
         .await?;

@@ -104,6 +104,7 @@ impl ApiArgs {
             public_base_url: messages.public_base_url.clone(),
             session_ttl: Duration::from_secs(self.server.session_ttl_days * 24 * 3600),
             db_max_connections: database.db_max_connections,
+            db_acquire_timeout: Duration::from_secs(database.db_acquire_timeout_secs),
             log_json: self.shared.log.json(),
             http: HttpSettings {
                 header_timeout: Duration::from_secs(self.http.http_header_timeout_secs),

@@ -40,6 +40,11 @@ pub struct DatabaseArgs {
     #[arg(long, env = "DB_MAX_CONNECTIONS", default_value_t = 10,
         value_parser = value_parser!(u32).range(1..))]
     pub db_max_connections: u32,
+    /// API: longest a request waits for a pooled connection (all busy, or the database
+    /// unreachable) before it is answered 503 SERVICE_UNAVAILABLE with Retry-After.
+    #[arg(long, env = "DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 5,
+        value_parser = value_parser!(u64).range(1..=300))]
+    pub db_acquire_timeout_secs: u64,
 }
 
 impl DatabaseArgs {

@@ -39,6 +39,10 @@ pub struct Config {
     pub session_ttl: Duration,
     /// `DB_MAX_CONNECTIONS`: pool size per process (default 10).
     pub db_max_connections: u32,
+    /// `DB_ACQUIRE_TIMEOUT_SECS` (default 5): longest a request waits for a pooled connection
+    /// — when every connection is busy, or while the database is unreachable — before it is
+    /// answered 503 `SERVICE_UNAVAILABLE` with `Retry-After`.
+    pub db_acquire_timeout: Duration,
     /// `LOG_FORMAT`: `text` (default) or `json`.
     pub log_json: bool,
     /// Limits of the API's HTTP server.

@@ -65,12 +65,9 @@ pub async fn search(
     let (after_score, after_id) = match params.cursor {
         None => (None, None),
         Some(Cursor::AfterScored(s, id)) => (Some(s), Some(id)),
-        Some(Cursor::After(_)) => {
-            return Err(Error::field(
-                "cursor",
-                "belongs to a plain list, not a search",
-            ));
-        }
+        // A plain list's cursor has no score: the search starts over (every score is below
+        // infinity), like a first page.
+        Some(Cursor::After(id)) => (Some(f32::INFINITY), Some(id)),
     };
     // Looser than the 0.6 default so that "jon" finds "john".
     sqlx::query("SELECT set_config('pg_trgm.word_similarity_threshold', '0.3', true)")
@@ -90,7 +87,8 @@ pub async fn search(
                    GREATEST(word_similarity($1, search_text),
                             CASE WHEN search_text LIKE $2 THEN 1 ELSE 0 END)::real AS score
               FROM customers
-             WHERE deleted_at IS NULL AND ($1 <% search_text OR search_text LIKE $2)
+             WHERE user_id = app_current_user_id() AND deleted_at IS NULL
+               AND ($1 <% search_text OR search_text LIKE $2)
          ) s
          WHERE $3::real IS NULL OR score < $3 OR (score = $3 AND id > $4)
          ORDER BY score DESC, id

@@ -11,7 +11,7 @@ pub fn attributes(value: Map<String, Value>) -> Result<Map<String, Value>, Field
     let v = Value::Object(value);
     if !json_storable(&v, 0) {
         return Err(FieldError::new(
-            "must not contain NUL characters or nest deeper than 16 levels",
+            "must not contain NUL characters, numbers beyond 1e15 or nest deeper than 16 levels",
         ));
     }
     if serde_json::to_vec(&v)
@@ -28,12 +28,17 @@ pub fn attributes(value: Map<String, Value>) -> Result<Map<String, Value>, Field
 }
 
 /// jsonb rejects `\u0000`; deep nesting is refused to keep documents sane.
+/// Largest magnitude of a number in attributes: jsonb keeps numbers as exact decimals and
+/// writes them out in full, which a float beyond this does not survive reading back.
+pub const ATTRIBUTE_NUMBER_MAX: f64 = 1e15;
+
 fn json_storable(v: &Value, depth: usize) -> bool {
     if depth > 16 {
         return false;
     }
     match v {
         Value::String(s) => !s.contains('\0'),
+        Value::Number(n) => n.as_f64().is_some_and(|f| f.abs() <= ATTRIBUTE_NUMBER_MAX),
         Value::Array(a) => a.iter().all(|x| json_storable(x, depth + 1)),
         Value::Object(m) => m
             .iter()

@@ -165,10 +165,12 @@ pub(super) async fn replace(
     invoice_id: Uuid,
     items: &[ItemValues],
 ) -> Result<()> {
-    sqlx::query("DELETE FROM invoice_items WHERE invoice_id = $1")
-        .bind(invoice_id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "DELETE FROM invoice_items WHERE user_id = app_current_user_id() AND invoice_id = $1",
+    )
+    .bind(invoice_id)
+    .execute(&mut *conn)
+    .await?;
     if items.is_empty() {
         return Ok(());
     }
@@ -196,14 +198,21 @@ pub(super) async fn replace(
     Ok(())
 }
 
+/// The items of the invoices `$1`: one probe of the tenant's `(user_id, invoice_id, position)`
+/// index per invoice. Unordered: PostgreSQL would sort the probes' rows, and a page's
+/// transaction forbids sorts (see `db::begin_tenant_pages`); [`of`] orders them.
+pub const ITEMS_OF_SQL: &str = concat!(
+    "SELECT ",
+    item_columns!(),
+    " FROM invoice_items WHERE user_id = app_current_user_id() AND invoice_id = ANY($1)"
+);
+
 /// The items of the given invoices, each invoice's in position order.
 pub(super) async fn of(conn: &mut PgConnection, invoice_ids: &[Uuid]) -> Result<Vec<InvoiceItem>> {
-    Ok(sqlx::query_as(concat!(
-        "SELECT ",
-        item_columns!(),
-        " FROM invoice_items WHERE invoice_id = ANY($1) ORDER BY invoice_id, position"
-    ))
-    .bind(invoice_ids)
-    .fetch_all(conn)
-    .await?)
+    let mut items: Vec<InvoiceItem> = sqlx::query_as(ITEMS_OF_SQL)
+        .bind(invoice_ids)
+        .fetch_all(conn)
+        .await?;
+    items.sort_by_key(|i| (i.invoice_id, i.position));
+    Ok(items)
 }

@@ -7,7 +7,7 @@ mod items;
 mod service;
 
 pub use actions::{InvoiceRef, MarkInvoicePaid, VoidInvoice, mark_paid, send, void};
-pub use items::{InvoiceItem, InvoiceItemInput};
+pub use items::{ITEMS_OF_SQL, InvoiceItem, InvoiceItemInput};
 pub use service::{InvoiceFilter, create, delete, get, list, update};
 
 use chrono::{DateTime, Utc};

@@ -117,7 +117,8 @@ pub async fn lock_many(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Mess
 pub async fn invoice_lines(conn: &mut PgConnection, invoice_id: Uuid) -> Result<Vec<ItemLine>> {
     Ok(sqlx::query_as(
         "SELECT description, quantity, unit_price, amount
-           FROM invoice_items WHERE invoice_id = $1 ORDER BY position",
+           FROM invoice_items WHERE user_id = app_current_user_id() AND invoice_id = $1
+          ORDER BY position",
     )
     .bind(invoice_id)
     .fetch_all(conn)

@@ -29,7 +29,8 @@ pub struct ScheduleTicket {
     pub scheduled_at: DateTime<Utc>,
     /// 1 to 10080; unchanged when absent.
     #[serde(default)]
-    pub duration_minutes: Option<i32>,
+    #[schema(value_type = Option<i32>)]
+    pub duration_minutes: Option<crate::values::Minutes>,
 }
 impl JsonInput for ScheduleTicket {}
 
@@ -122,7 +123,7 @@ async fn book(
     let mut c = Checker::new();
     let at = c.check("scheduled_at", values::timestamp(input.scheduled_at));
     let duration = c.check_opt("duration_minutes", input.duration_minutes, |v| {
-        values::duration_minutes(v).map(Some)
+        values::duration_minutes(v.0).map(Some)
     });
     c.finish()?;
     let current = load(conn, input.ticket_id).await?;

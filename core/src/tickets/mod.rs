@@ -12,7 +12,7 @@ pub use actions::{
     schedule, start,
 };
 pub use attributes::{ConfirmAttributes, RejectAttributes, confirm_attributes, reject_attributes};
-pub use service::{TicketFilter, Week, create, delete, get, list, update, week};
+pub use service::{TicketFilter, WEEK_SQL, Week, create, delete, get, list, update, week};
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -196,7 +196,8 @@ pub struct TicketCreate {
     pub scheduled_at: Option<DateTime<Utc>>,
     /// 1 to 10080; default 60.
     #[serde(default)]
-    pub duration_minutes: Option<i32>,
+    #[schema(value_type = Option<i32>)]
+    pub duration_minutes: Option<values::Minutes>,
     #[serde(default)]
     pub technician_notes: Option<String>,
 }
@@ -217,7 +218,7 @@ pub struct TicketPatch {
     pub description: Patch<String>,
     #[serde(default)]
     #[schema(value_type = Option<i32>)]
-    pub duration_minutes: Patch<i32>,
+    pub duration_minutes: Patch<values::Minutes>,
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     pub technician_notes: Patch<String>,
@@ -289,7 +290,7 @@ impl TicketCreate {
             description: c.check_opt("description", self.description, long_text),
             duration_minutes: c
                 .check_opt("duration_minutes", self.duration_minutes, |v| {
-                    values::duration_minutes(v).map(Some)
+                    values::duration_minutes(v.0).map(Some)
                 })
                 .unwrap_or(60),
             technician_notes: c.check_opt("technician_notes", self.technician_notes, long_text),
@@ -325,7 +326,7 @@ impl TicketPatch {
                 "duration_minutes",
                 self.duration_minutes,
                 current.duration_minutes,
-                values::duration_minutes,
+                |v| values::duration_minutes(v.0),
             ),
             technician_notes: c.patch_nullable(
                 "technician_notes",

@@ -63,6 +63,17 @@ pub async fn get(conn: &mut PgConnection, id: Uuid) -> Result<Ticket> {
 /// Optional filters of `GET /api/data/tickets`: `customer_id`, `status`.
 pub type TicketFilter = CustomerStatusFilter<TicketStatus>;
 
+/// The tenant's live tickets scheduled in `[$1, $2)`: a range of its
+/// `(user_id, scheduled_at, id)` index.
+pub const WEEK_SQL: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM tickets
+      WHERE user_id = app_current_user_id() AND scheduled_at >= $1 AND scheduled_at < $2
+        AND deleted_at IS NULL
+      ORDER BY user_id, scheduled_at, id"
+);
+
 /// Live tickets in creation order, optionally filtered.
 pub async fn list(
     conn: &mut PgConnection,
@@ -88,6 +99,17 @@ pub struct Week {
 pub async fn week(conn: &mut PgConnection, start_date: Option<&str>) -> Result<Week> {
     let invalid = || Error::field("start_date", "must be a date written YYYY-MM-DD");
     let raw = start_date.ok_or_else(|| Error::field("start_date", "is required"))?;
+    let shape_ok = raw.len() == 10
+        && raw.bytes().enumerate().all(|(i, b)| {
+            if i == 4 || i == 7 {
+                b == b'-'
+            } else {
+                b.is_ascii_digit()
+            }
+        });
+    if !shape_ok {
+        return Err(invalid());
+    }
     let date = NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| invalid())?;
     if !(2000..=2100).contains(&date.year()) {
         return Err(Error::field(
@@ -104,17 +126,11 @@ pub async fn week(conn: &mut PgConnection, start_date: Option<&str>) -> Result<W
     let zone = reader_zone(None, zone_name.as_deref());
     let week_start = at_local(zone, date, chrono::NaiveTime::MIN);
     let week_end = at_local(zone, end, chrono::NaiveTime::MIN);
-    let tickets: Vec<Ticket> = sqlx::query_as(concat!(
-        "SELECT ",
-        columns!(),
-        " FROM tickets
-          WHERE deleted_at IS NULL AND scheduled_at >= $1 AND scheduled_at < $2
-          ORDER BY scheduled_at, id"
-    ))
-    .bind(week_start)
-    .bind(week_end)
-    .fetch_all(conn)
-    .await?;
+    let tickets: Vec<Ticket> = sqlx::query_as(WEEK_SQL)
+        .bind(week_start)
+        .bind(week_end)
+        .fetch_all(conn)
+        .await?;
     Ok(Week {
         week_start,
         week_end,

@@ -4,12 +4,16 @@
 //! percentiles); `scrape` times the worker's `/metrics` with a full jobs table; `messages`
 //! sends scheduled messages through the real SMTP path to the in-process [`smtp_sink`]
 //! (messages/s, send lag); `webhooks` measures what subscribers cost the API's writes and
-//! the fan-out lag (`webhooks.rs`). Run it from a release build against a database it may write to: it
+//! the fan-out lag (`webhooks.rs`); `lists` times list pages over un-analyzed tables; `load`
+//! drives a running API with a mixed HTTP workload (needs no database of its own). Run it from
+//! a release build against a database it may write to: it
 //! migrates it as `MIGRATE_DATABASE_URL` (the owner; also vacuums as it), runs as
 //! `DATABASE_URL` (the runtime login) like any worker, and uses (and empties) the queue `bench`
 //! (`scrape` also `bench.email` and `bench.llm`), and its own tenants for `messages`.
 
 mod burn;
+pub mod lists;
+pub mod load;
 pub mod messages;
 pub mod received;
 mod scrape;
@@ -33,6 +37,26 @@ pub async fn run(
     migrate_database_url: &str,
     command: BenchCommand,
 ) -> anyhow::Result<()> {
+    // The HTTP load needs only the API: no migrations, no database of its own.
+    if let BenchCommand::Load {
+        url,
+        clients,
+        seconds,
+        tenants,
+        report_every,
+        only,
+    } = command
+    {
+        let shape = load::Shape {
+            url,
+            clients: clients.max(1),
+            seconds,
+            tenants,
+            report_every,
+            only,
+        };
+        return load::run(shape).await;
+    }
     db::migrate(migrate_database_url).await?;
     db::grant_runtime_login(migrate_database_url, database_url).await?;
     let mut cfg = PoolConfig::new(database_url, "fieldwork-bench");
@@ -83,6 +107,21 @@ pub async fn run(
                 rate,
             };
             messages::run(database_url, shape).await
+        }
+        BenchCommand::Load { .. } => Ok(()),
+        BenchCommand::Lists {
+            tenants,
+            big,
+            small,
+            repeat,
+        } => {
+            let shape = lists::Shape {
+                tenants: tenants.max(2),
+                big,
+                small,
+                repeat: repeat.max(1),
+            };
+            lists::run(database_url, shape).await
         }
         BenchCommand::Latency {
             rate,
