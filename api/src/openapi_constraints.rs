@@ -4,7 +4,9 @@
 //! of `fieldwork_core::fields` / `values` exactly (schemathesis checks both directions: no
 //! schema-valid request rejected, no schema-violating request accepted — ops/contract-check.sh).
 
+use fieldwork_core::events::EVENT_TYPES;
 use fieldwork_core::pagination::{CURSOR_PATTERN, MAX_LIMIT};
+use fieldwork_core::webhooks::{self, ssrf};
 use serde_json::{Map, Value, json};
 
 /// Whitespace `str::trim` removes that single-line text may contain (no control characters).
@@ -105,6 +107,21 @@ fn time_zone() -> Value {
     json!({ "enum": names })
 }
 
+/// A subscription's `event_types`: 1 to `TYPES_MAX` of `*`, an event type, or `entity.*`.
+fn event_type_filters() -> Value {
+    let mut filters = vec!["*".to_owned()];
+    for t in EVENT_TYPES {
+        filters.push((*t).to_owned());
+        if let Some((entity, _)) = t.split_once('.') {
+            let wildcard = format!("{entity}.*");
+            if !filters.contains(&wildcard) {
+                filters.push(wildcard);
+            }
+        }
+    }
+    json!({"minItems": 1, "maxItems": webhooks::TYPES_MAX, "items": {"enum": filters}})
+}
+
 /// (component, property, constraints merged into the property's schema).
 fn body_constraints() -> Vec<(&'static str, &'static str, Value)> {
     let name = text(1, 100, false);
@@ -161,6 +178,15 @@ fn body_constraints() -> Vec<(&'static str, &'static str, Value)> {
         ("RejectAttributes", "reason", text(0, 500, true)),
         ("VoidInvoice", "reason", text(0, 500, true)),
     ];
+    for schema in ["WebhookSubscriptionCreate", "WebhookSubscriptionPatch"] {
+        v.push((schema, "url", text(1, ssrf::URL_MAX, false)));
+        v.push((
+            schema,
+            "description",
+            text(0, webhooks::DESCRIPTION_MAX, true),
+        ));
+        v.push((schema, "event_types", event_type_filters()));
+    }
     for schema in ["CustomerCreate", "CustomerPatch"] {
         v.push((schema, "first_name", name.clone()));
         v.push((schema, "last_name", text(0, 100, false)));

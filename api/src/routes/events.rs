@@ -33,7 +33,7 @@ pub const HEARTBEAT: Duration = Duration::from_secs(15);
 /// The tenant's events as a Server-Sent Events stream (`text/event-stream`): `id:` is the
 /// event's sequence, `event:` its type, `data:` the event JSON (as webhooks receive it).
 #[utoipa::path(get, path = "/events", tag = "events",
-    params(("Last-Event-ID" = Option<i64>, Header, description = "Resume after this sequence")),
+    params(("Last-Event-ID" = Option<i64>, Header, description = "Resume after this sequence; a value that is not a sequence is ignored (the stream starts from now)")),
     responses((status = 200, description = "An endless text/event-stream of the tenant's events", content_type = "text/event-stream", body = String), ReadErrors),
     security(("bearer" = []), ("session_cookie" = [])))]
 pub async fn stream(

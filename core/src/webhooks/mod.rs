@@ -70,8 +70,10 @@ pub struct WebhookSubscriptionWithSecret {
     pub secret: String,
 }
 
-const DESCRIPTION_MAX: usize = 500;
-const TYPES_MAX: usize = 100;
+/// Longest description.
+pub const DESCRIPTION_MAX: usize = 500;
+/// Most entries in `event_types`.
+pub const TYPES_MAX: usize = 100;
 
 const READ_ONLY: &[&str] = &[
     "id",
