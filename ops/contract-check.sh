@@ -28,38 +28,7 @@ for v in FIELDWORK_TEST_ADMIN_URL MIGRATE_DATABASE_URL DATABASE_URL; do
     [ -n "${!v:-}" ] || fw_die "$v is not set: run ops/contract-check.sh from ops/test.sh (or export the three URLs it sets)"
 done
 
-venv_ok() {
-    [ -x "$venv/bin/schemathesis" ] && "$venv/bin/python" -c "
-import importlib.metadata as m, sys
-sys.exit(0 if m.version('schemathesis') == '$st_version' else 1)" 2>/dev/null
-}
-
-if ! venv_ok; then
-    command -v python3 >/dev/null 2>&1 \
-        || fw_die "python3 is needed for the contract tests (Debian/Ubuntu: apt-get install python3 python3-venv)"
-    fw_log "installing schemathesis $st_version into $venv"
-    rm -rf "$venv"
-    mkdir -p "$(dirname "$venv")"
-    if ! python3 -m venv "$venv"; then
-        if [ -n "${CI:-}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-            rm -rf "$venv"
-            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
-            python3 -m venv "$venv" || fw_die "python3 -m venv failed even after installing python3-venv"
-        else
-            fw_die "python3 -m venv failed (Debian/Ubuntu: apt-get install python3-venv)"
-        fi
-    fi
-    installed=false
-    for attempt in 1 2 3; do
-        if "$venv/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$st_version"; then
-            installed=true
-            break
-        fi
-        fw_log "pip install failed (attempt $attempt); retrying"
-        sleep $((attempt * 5))
-    done
-    $installed || { rm -rf "$venv"; fw_die "could not install schemathesis from PyPI"; }
-fi
+fw_pip_venv "$venv" schemathesis "$st_version" "for the contract tests"
 
 cargo build --locked --quiet --bin fieldwork-api
 api_bin="$CARGO_TARGET_DIR/debug/fieldwork-api"

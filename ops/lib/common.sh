@@ -179,3 +179,39 @@ fw_db_owned_by_owner() {
         fi
     fi
 }
+
+# Makes sure the virtualenv $1 holds the PyPI package $2 at version $3 (for $4, said in
+# errors), creating or rebuilding it when missing or at another version. A bare Debian python3
+# lacks ensurepip: on CI (root, apt) python3-venv is installed and the venv retried.
+fw_pip_venv() {
+    local venv=$1 package=$2 version=$3 purpose=$4
+    if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c "
+import importlib.metadata as m, sys
+sys.exit(0 if m.version('$package') == '$version' else 1)" 2>/dev/null; then
+        return 0
+    fi
+    command -v python3 >/dev/null 2>&1 \
+        || fw_die "python3 is needed $purpose (Debian/Ubuntu: apt-get install python3 python3-venv)"
+    fw_log "installing $package $version into $venv"
+    rm -rf "$venv"
+    mkdir -p "$(dirname "$venv")"
+    if ! python3 -m venv "$venv"; then
+        if [ -n "${CI:-}" ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+            rm -rf "$venv"
+            apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+            python3 -m venv "$venv" || fw_die "python3 -m venv failed even after installing python3-venv"
+        else
+            fw_die "python3 -m venv failed (Debian/Ubuntu: apt-get install python3-venv)"
+        fi
+    fi
+    local attempt
+    for attempt in 1 2 3; do
+        if "$venv/bin/pip" install --quiet --disable-pip-version-check "$package==$version"; then
+            return 0
+        fi
+        fw_log "pip install failed (attempt $attempt); retrying"
+        sleep $((attempt * 5))
+    done
+    rm -rf "$venv"
+    fw_die "could not install $package from PyPI"
+}
