@@ -130,24 +130,7 @@ pub async fn signup(client: &reqwest::Client, base: &str, email: &str) -> String
     r["data"]["token"].as_str().unwrap().to_owned()
 }
 
-/// Polls `check` until it returns `Some`, panicking with `what` after `timeout`.
-pub async fn wait_for<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            start.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+pub use fieldwork_tests::wait_for;
 
 /// A real `fieldwork-worker` process (with the engine's test kinds) on `url`.
 pub struct Worker {

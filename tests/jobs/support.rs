@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fieldwork_core::db::{begin_system, begin_tenant};
 use fieldwork_core::ids::UserId;
@@ -109,24 +109,7 @@ pub fn raw_job(kind: &str, args: serde_json::Value, options: JobOptions) -> NewJ
     NewJob::raw(kind, args, "default", 1, 25, options).unwrap()
 }
 
-/// Polls `check` until it returns `Some`, panicking with `what` after `timeout`.
-pub async fn wait_for<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            start.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+pub use fieldwork_tests::wait_for;
 
 /// Settings for in-process test workers: test kinds, fast polling.
 pub fn test_settings(queues: &str, concurrency: usize) -> WorkerSettings {

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use fieldwork_tests::TestDb;
 use fieldwork_worker::settings::{Secret, parse_queues};
@@ -89,24 +89,7 @@ impl Process {
     }
 }
 
-/// Polls `check` until it returns `Some`, panicking with `what` after `timeout`.
-pub async fn wait_for<T, F, Fut>(timeout: Duration, what: &str, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let start = Instant::now();
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            start.elapsed() < timeout,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+pub use fieldwork_tests::wait_for;
 
 /// Waits until `url` answers 200.
 pub async fn wait_http(url: &str, what: &str) {

@@ -8,6 +8,8 @@ pub mod cluster;
 pub mod db;
 pub mod pgbouncer;
 pub mod process;
+pub mod wait;
 
 pub use app::{TestApp, TestResponse};
 pub use db::TestDb;
+pub use wait::wait_for;
